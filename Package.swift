@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+//
+// relyd: a local OpenID Connect relying-party agent.
+//
+// The targets are the architecture. Dependencies point one way only:
+//
+//   relyd (exe) ─► RelydServer ─► RelydCommands ─► RelydOIDC ─► RelydStore ─► RelydBasics
+//                       │               │               ├──► RelydCrypto ─► COpenSSL
+//                       │               │               └──► RelydHTTP   ─► CCurl
+//                       └──► CLinux     └──► RelydProtocol (wire vocabulary, shared with clients)
+//   relyctl (exe) ─► RelydClient ─► RelydProtocol
+//
+// Every C library sits behind exactly one thin Swift file in the target that owns it:
+// OpenSSL.swift (RelydCrypto), Curl.swift (RelydHTTP), SQLite.swift (RelydStore), Socket.swift (RelydServer).
+import PackageDescription
+
+let package = Package(
+    name: "relyd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "relyd", targets: ["relyd"]),
+        .executable(name: "relyctl", targets: ["relyctl"]),
+        .library(name: "RelydClient", targets: ["RelydClient"]),
+    ],
+    targets: [
+        // System edges: C libraries from Debian, each wrapped by one Swift file.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+
+        // Small shared vocabulary with no knowledge of OIDC or the wire: logging, secrets, clock, randomness.
+        .target(name: "RelydBasics"),
+        // The wire protocol: framing, envelope, error codes, request and response types. Shared with clients.
+        .target(name: "RelydProtocol"),
+        .target(name: "RelydCrypto", dependencies: ["COpenSSL", "RelydBasics"]),
+        .target(name: "RelydHTTP", dependencies: ["CCurl"]),
+        .target(name: "RelydStore", dependencies: ["CSQLite", "RelydBasics"]),
+        // The OIDC engine: pure logic over an injected transport, clock and randomness.
+        .target(name: "RelydOIDC",
+                dependencies: ["RelydBasics", "RelydProtocol", "RelydCrypto", "RelydHTTP", "RelydStore"]),
+        // One file per command, one command table, one dispatcher that does the generic checks.
+        .target(name: "RelydCommands", dependencies: ["RelydBasics", "RelydProtocol", "RelydOIDC", "RelydStore"]),
+        // The daemon's body: configuration, socket, event loop, connections.
+        .target(name: "RelydServer",
+                dependencies: ["CLinux", "RelydBasics", "RelydProtocol", "RelydCommands", "RelydOIDC",
+                               "RelydStore", "RelydCrypto", "RelydHTTP"]),
+        .executableTarget(name: "relyd", dependencies: ["RelydServer"]),
+        .target(name: "RelydClient", dependencies: ["RelydProtocol"]),
+        .executableTarget(name: "relyctl", dependencies: ["RelydClient", "RelydProtocol"]),
+
+        // Test doubles shared by the test targets: fake transport, fake clock, fixed randomness.
+        .target(name: "RelydTestSupport",
+                dependencies: ["RelydBasics", "RelydProtocol", "RelydHTTP", "RelydCrypto", "RelydStore", "RelydOIDC"],
+                path: "Tests/RelydTestSupport"),
+        .testTarget(name: "RelydProtocolTests", dependencies: ["RelydProtocol"]),
+        .testTarget(name: "RelydCryptoTests", dependencies: ["RelydCrypto"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RelydHTTPTests", dependencies: ["RelydHTTP"]),
+        .testTarget(name: "RelydStoreTests", dependencies: ["RelydStore", "RelydBasics"]),
+        .testTarget(name: "RelydOIDCTests",
+                    dependencies: ["RelydOIDC", "RelydTestSupport", "RelydCrypto"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RelydCommandsTests", dependencies: ["RelydCommands", "RelydTestSupport"]),
+        .testTarget(name: "RelydServerTests", dependencies: ["RelydServer", "RelydTestSupport"]),
+        .testTarget(name: "RelydIntegrationTests", dependencies: ["RelydClient", "RelydProtocol"]),
+    ]
+)

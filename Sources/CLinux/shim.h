@@ -1,0 +1,11 @@
+/* Linux APIs that Swift's Glibc module hides because it is built without _GNU_SOURCE. */
+#ifndef RELYD_CLINUX_SHIM_H
+#define RELYD_CLINUX_SHIM_H
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+/* Same layout as glibc's struct ucred, which needs _GNU_SOURCE. */
+struct relyd_ucred { pid_t pid; uid_t uid; gid_t gid; };
+#endif

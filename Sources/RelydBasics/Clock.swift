@@ -1,0 +1,18 @@
+import Foundation
+
+/// Where the engine reads the time. Injected so that tests can move time without sleeping.
+public protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+/// The real time of the machine.
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// Where the engine gets unpredictable bytes (state, nonce, PKCE verifier, site ids).
+/// Production uses OpenSSL's CSPRNG; tests inject a deterministic source.
+public protocol RandomSource: Sendable {
+    func bytes(_ count: Int) throws -> [UInt8]
+}
