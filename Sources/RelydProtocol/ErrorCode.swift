@@ -1,0 +1,46 @@
+/// The stable, machine-readable error codes of the wire protocol.
+///
+/// A code, once published, keeps its meaning forever: clients branch on it. Descriptions are prose for humans
+/// and may change; tests and clients never match on them.
+public enum ErrorCode: String, Sendable, Codable, CaseIterable {
+    // The request line itself.
+    /// The line is longer than the daemon's `max_line_bytes`.
+    case requestTooLarge = "request_too_large"
+    /// The line is not valid UTF-8.
+    case invalidUTF8 = "invalid_utf8"
+    /// The line is not valid JSON.
+    case invalidJSON = "invalid_json"
+    /// The line is JSON but not a request object: not an object, or `id` or `params` of the wrong type.
+    case invalidRequest = "invalid_request"
+    /// The request has no `command` member, or it is not a string.
+    case missingCommand = "missing_command"
+    /// No command has that name.
+    case unknownCommand = "unknown_command"
+    /// A required parameter is absent; the description names it.
+    case missingParameter = "missing_parameter"
+    /// A parameter has the wrong type or an unacceptable value, or is not known; the description names it.
+    case invalidParameter = "invalid_parameter"
+
+    // The relying-party state.
+    /// No site has that `oxd_id`.
+    case unknownSite = "unknown_site"
+    /// The `state` is unknown, expired, already redeemed, or belongs to another site.
+    case invalidState = "invalid_state"
+
+    // The OpenID Provider.
+    /// The OP could not be reached or did not answer in time.
+    case opUnreachable = "op_unreachable"
+    /// The OP answered with an OAuth error (`error`, `error_description`), quoted in the description.
+    case opError = "op_error"
+    /// The OP's answer is not what the specifications require: not JSON, malformed, or too large.
+    case opResponseInvalid = "op_response_invalid"
+    /// The discovery document's `issuer` is not the `op_host` asked for.
+    case issuerMismatch = "issuer_mismatch"
+    /// The ID token failed a check; the description names the check.
+    case idTokenInvalid = "id_token_invalid"
+    /// The userinfo response failed a check (for example its `sub` differs from the ID token's).
+    case userInfoInvalid = "userinfo_invalid"
+
+    /// Anything unexpected inside the daemon. The description is fixed; the detail goes to the daemon's log.
+    case internalError = "internal_error"
+}

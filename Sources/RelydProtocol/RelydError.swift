@@ -1,0 +1,22 @@
+/// The one error type of relyd: a stable ``ErrorCode`` plus a description that is safe to send to the client.
+///
+/// Every layer throws `RelydError` for failures a client should hear about; the dispatcher maps it to the wire in
+/// one place. Any other error becomes `internal_error` with a fixed description, and its detail goes to the log.
+/// Equality compares codes only, so tests read `#expect(error == RelydError(.invalidState))`.
+public struct RelydError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: ErrorCode
+    /// Text for humans. Must never contain a secret, token, code or verifier.
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String = "") {
+        self.code = code
+        self.message = message
+    }
+
+    public static func == (lhs: RelydError, rhs: RelydError) -> Bool { lhs.code == rhs.code }
+
+    public var description: String { message.isEmpty ? code.rawValue : "\(code.rawValue): \(message)" }
+
+    /// The fixed description sent for every `internal_error`.
+    public static let internalErrorMessage = "internal error; see the daemon's log"
+}
