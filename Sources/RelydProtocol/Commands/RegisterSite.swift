@@ -1,0 +1,74 @@
+/// `register_site`: make relyd a client of an OpenID Provider.
+public enum RegisterSite: CommandDescriptor {
+    public static let name = "register_site"
+    public static let summary =
+        "Discover an OP and register a client with it (or adopt a pre-registered one); returns the site's oxd_id."
+
+    public struct Parameters: CommandParameters, Equatable {
+        /// The issuer URL; discovery's `issuer` must equal it exactly.
+        public var opHost: String
+        public var authorizationRedirectURI: String
+        public var postLogoutRedirectURI: String?
+        /// Default `["openid", "profile", "email"]`; `openid` is added when missing.
+        public var scope: [String]?
+        public var clientName: String?
+        public var grantTypes: [String]?
+        public var responseTypes: [String]?
+        /// `client_secret_basic` (default) or `client_secret_post`.
+        public var tokenEndpointAuthMethod: String?
+        /// The ID-token signing algorithm to require; otherwise any the OP advertises (never `none`).
+        public var idTokenSignedResponseAlg: String?
+        /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too.
+        public var clientID: String?
+        public var clientSecret: String?
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case opHost = "op_host"
+            case authorizationRedirectURI = "authorization_redirect_uri"
+            case postLogoutRedirectURI = "post_logout_redirect_uri"
+            case scope
+            case clientName = "client_name"
+            case grantTypes = "grant_types"
+            case responseTypes = "response_types"
+            case tokenEndpointAuthMethod = "token_endpoint_auth_method"
+            case idTokenSignedResponseAlg = "id_token_signed_response_alg"
+            case clientID = "client_id"
+            case clientSecret = "client_secret"
+        }
+
+        public init(opHost: String, authorizationRedirectURI: String, postLogoutRedirectURI: String? = nil,
+                    scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
+                    responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
+                    idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil) {
+            self.opHost = opHost
+            self.authorizationRedirectURI = authorizationRedirectURI
+            self.postLogoutRedirectURI = postLogoutRedirectURI
+            self.scope = scope
+            self.clientName = clientName
+            self.grantTypes = grantTypes
+            self.responseTypes = responseTypes
+            self.tokenEndpointAuthMethod = tokenEndpointAuthMethod
+            self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+        }
+    }
+
+    public struct Result: Codable, Sendable, Equatable {
+        public var oxdID: String
+        public var clientID: String
+        public var opHost: String
+
+        enum CodingKeys: String, CodingKey {
+            case oxdID = "oxd_id"
+            case clientID = "client_id"
+            case opHost = "op_host"
+        }
+
+        public init(oxdID: String, clientID: String, opHost: String) {
+            self.oxdID = oxdID
+            self.clientID = clientID
+            self.opHost = opHost
+        }
+    }
+}

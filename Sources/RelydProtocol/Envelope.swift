@@ -1,0 +1,111 @@
+import Foundation
+
+/// A request line that passed the generic checks: valid UTF-8, a JSON object, a string `command`, and a
+/// `params` object (empty when absent).
+public struct RequestEnvelope: Sendable {
+    public var id: RequestID?
+    public var command: String
+    public var params: [String: JSONValue]
+
+    /// Parses one request line.
+    ///
+    /// - Throws: ``RequestEnvelope/Failure`` carrying the error and, when it could be read, the request id so the
+    ///   error response can still be matched by the client.
+    public init(parsing line: [UInt8]) throws(Failure) {
+        guard String(validating: line, as: UTF8.self) != nil else {
+            throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+        } catch {
+            throw Failure(id: nil, error: RelydError(.invalidJSON, "the request line is not valid JSON"))
+        }
+        guard case .object(let members) = value else {
+            throw Failure(id: nil, error: RelydError(.invalidRequest, "a request must be a JSON object"))
+        }
+        var id: RequestID?
+        if let rawID = members["id"], rawID != .null {
+            guard let parsed = RequestID(rawID) else {
+                throw Failure(id: nil, error: RelydError(.invalidRequest, "'id' must be a string or a number"))
+            }
+            id = parsed
+        }
+        guard let rawCommand = members["command"], rawCommand != .null else {
+            throw Failure(id: id, error: RelydError(.missingCommand, "the request has no 'command'"))
+        }
+        guard case .string(let command) = rawCommand else {
+            throw Failure(id: id, error: RelydError(.invalidRequest, "'command' must be a string"))
+        }
+        var params: [String: JSONValue] = [:]
+        switch members["params"] {
+        case nil, .null?: break
+        case .object(let object)?: params = object
+        default: throw Failure(id: id, error: RelydError(.invalidRequest, "'params' must be an object"))
+        }
+        if let unknown = members.keys.first(where: { !["id", "command", "params"].contains($0) }) {
+            throw Failure(id: id, error: RelydError(.invalidRequest, "unknown request member '\(unknown)'"))
+        }
+        self.id = id
+        self.command = command
+        self.params = params
+    }
+
+    /// A request line that failed the generic checks.
+    public struct Failure: Error, Sendable {
+        public var id: RequestID?
+        public var error: RelydError
+    }
+
+    /// Decodes `params` into a command's typed parameters.
+    ///
+    /// - Throws: `invalid_parameter` for a member the command does not know or a value of the wrong type,
+    ///   `missing_parameter` for an absent required member; the message names the member (`params.op_host`).
+    public func decodeParameters<P: CommandParameters>(_ type: P.Type) throws(RelydError) -> P {
+        let known = P.parameterNames
+        if let unknown = params.keys.sorted().first(where: { !known.contains($0) }) {
+            throw RelydError(.invalidParameter, "unknown parameter 'params.\(unknown)'")
+        }
+        do {
+            let data = try JSONEncoder().encode(JSONValue.object(params))
+            return try JSONDecoder().decode(P.self, from: data)
+        } catch let error as DecodingError {
+            throw Self.describe(error)
+        } catch {
+            throw RelydError(.invalidParameter, "params could not be read")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> RelydError {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            let keys = (codingPath + (last.map { [$0] } ?? [])).map { key in
+                key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)"
+            }
+            return "params" + keys.joined()
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return RelydError(.missingParameter, "'\(path(context.codingPath, key))' is required")
+        case .valueNotFound(_, let context):
+            return RelydError(.missingParameter, "'\(path(context.codingPath))' must not be null")
+        case .typeMismatch(let type, let context):
+            return RelydError(.invalidParameter, "'\(path(context.codingPath))' must be \(describe(type))")
+        case .dataCorrupted(let context):
+            let reason = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            return RelydError(.invalidParameter, "'\(path(context.codingPath))' is invalid: \(reason)")
+        @unknown default:
+            return RelydError(.invalidParameter, "params could not be read")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Int64.Type: "an integer"
+        case is [String].Type: "an array of strings"
+        case is [String: String].Type: "an object of strings"
+        default: "of type \(type)"
+        }
+    }
+}

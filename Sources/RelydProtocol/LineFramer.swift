@@ -1,0 +1,67 @@
+/// Splits a byte stream into request lines, bounded in memory.
+///
+/// A line ends at `\n`; a `\r` just before it is dropped so that CRLF clients work. A line longer than
+/// `maximumLineLength` bytes (not counting the terminator) is reported once as ``Frame/lineTooLong`` and its
+/// remaining bytes are discarded up to the next `\n`, so the framer never holds more than `maximumLineLength`
+/// bytes and the connection stays usable. Empty lines are skipped.
+///
+/// The framer knows nothing of JSON: it is fed whatever the socket read.
+public struct LineFramer: Sendable {
+    public enum Frame: Sendable, Equatable {
+        case line([UInt8])
+        case lineTooLong
+    }
+
+    public let maximumLineLength: Int
+    private var buffer: [UInt8] = []
+    private var discardingOversizedLine = false
+
+    public init(maximumLineLength: Int) {
+        self.maximumLineLength = maximumLineLength
+    }
+
+    /// Bytes of an unfinished line currently held.
+    public var bufferedByteCount: Int { buffer.count }
+
+    /// Consumes `bytes` and returns the frames completed by them, in order.
+    public mutating func feed(_ bytes: some Collection<UInt8>) -> [Frame] {
+        var frames: [Frame] = []
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                append(rest, into: &frames)
+                break
+            }
+            append(rest[..<newline], into: &frames)
+            finishLine(into: &frames)
+            rest = rest[rest.index(after: newline)...]
+        }
+        return frames
+    }
+
+    private mutating func append(_ chunk: some Collection<UInt8>, into frames: inout [Frame]) {
+        guard !discardingOversizedLine else { return }
+        // One byte of slack for a `\r` that a following `\n` will strip.
+        if buffer.count + chunk.count > maximumLineLength + 1 {
+            buffer.removeAll(keepingCapacity: false)
+            discardingOversizedLine = true
+            frames.append(.lineTooLong)
+            return
+        }
+        buffer.append(contentsOf: chunk)
+    }
+
+    private mutating func finishLine(into frames: inout [Frame]) {
+        defer {
+            buffer.removeAll(keepingCapacity: true)
+            discardingOversizedLine = false
+        }
+        guard !discardingOversizedLine else { return }
+        if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
+        if buffer.count > maximumLineLength {
+            frames.append(.lineTooLong)
+        } else if !buffer.isEmpty {
+            frames.append(.line(buffer))
+        }
+    }
+}
