@@ -20,3 +20,12 @@ public struct RelydError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The fixed description sent for every `internal_error`.
     public static let internalErrorMessage = "internal error; see the daemon's log"
 }
+
+extension RelydError {
+    /// Untrusted text (a client's input, an OP's message) made safe to put in a description: control characters
+    /// dropped, so one error stays one line of a log, and the length bounded.
+    public static func quoting(_ text: String, limit: Int = 200) -> String {
+        let printable = text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }
+        return String(String.UnicodeScalarView(printable.prefix(limit)))
+    }
+}

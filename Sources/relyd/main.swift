@@ -1,1 +1,67 @@
-print("relyd")
+// relyd: the OpenID Connect relying-party daemon.
+//
+//   relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+//   relyd --version
+import Foundation
+import RelydBasics
+import RelydServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let usage = """
+    usage: relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+           relyd --version
+    """
+
+func fail(_ message: String, status: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data("relyd: \(message)\n".utf8))
+    exit(status)
+}
+
+var configPath: String?
+var socketOverride: String?
+var stateDirOverride: String?
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--version":
+        print("relyd \(Daemon.version)")
+        exit(0)
+    case "--help", "-h":
+        print(usage)
+        exit(0)
+    case "--config", "--socket", "--state-dir":
+        guard let value = arguments.popFirst() else { fail("\(argument) needs a value\n\(usage)") }
+        switch argument {
+        case "--config": configPath = value
+        case "--socket": socketOverride = value
+        default: stateDirOverride = value
+        }
+    default:
+        fail("unknown argument '\(argument)'\n\(usage)")
+    }
+}
+
+var configuration = Configuration()
+if let configPath {
+    do {
+        configuration = try ConfigurationFile.load(path: configPath)
+    } catch {
+        fail("bad configuration: \(error)", status: 78)  // EX_CONFIG
+    }
+}
+if let socketOverride { configuration.socketPath = socketOverride }
+if let stateDirOverride { configuration.stateDirectory = stateDirOverride }
+
+umask(0o077)
+let logger = Logger(sink: StderrLogSink(), minimumLevel: configuration.logLevel)
+let daemon: Daemon
+do {
+    daemon = try Daemon(configuration: configuration, logger: logger)
+} catch {
+    logger.error("cannot start", ("error.detail", "\(error)"))
+    exit(1)
+}
+exit(daemon.run())

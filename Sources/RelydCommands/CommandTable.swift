@@ -1,0 +1,20 @@
+/// Every command the daemon serves, in one list. The dispatcher, `relyctl help` and the protocol reference all read
+/// the descriptors this table names; adding a command is one handler file and one line here.
+public enum CommandTable {
+    public static let handlers: [any CommandHandler.Type] = [
+        HealthHandler.self,
+        RegisterSiteHandler.self,
+        GetAuthorizationURLHandler.self,
+        GetTokensByCodeHandler.self,
+        GetUserInfoHandler.self,
+    ]
+
+    /// The handlers by wire name.
+    static let byName: [String: any CommandHandler.Type] = Dictionary(
+        handlers.map { ($0.commandName, $0) }, uniquingKeysWith: { first, _ in first })
+}
+
+extension CommandHandler {
+    public static var commandName: String { Command.name }
+    public static var commandSummary: String { Command.summary }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import RelydBasics
+import RelydOIDC
+import RelydProtocol
+import RelydStore
+
+/// `register_site`: discovery, then dynamic registration unless a client id was given, then the site is stored.
+///
+/// The site is acknowledged only after the store has made it durable, so an `oxd_id` a client has seen always
+/// survives a crash of the daemon.
+public enum RegisterSiteHandler: CommandHandler {
+    public typealias Command = RegisterSite
+
+    static let defaultScopes = ["openid", "profile", "email"]
+
+    public static func run(_ parameters: RegisterSite.Parameters, context: CommandContext) async throws
+        -> RegisterSite.Result
+    {
+        let environment = context.environment
+        try checkRedirectURI(parameters.authorizationRedirectURI, field: "authorization_redirect_uri")
+        if let uri = parameters.postLogoutRedirectURI { try checkRedirectURI(uri, field: "post_logout_redirect_uri") }
+        let method = parameters.tokenEndpointAuthMethod ?? "client_secret_basic"
+        guard ClientAuthentication.supportedMethods.contains(method) else {
+            throw RelydError(.invalidParameter, "'params.token_endpoint_auth_method' must be one of "
+                + ClientAuthentication.supportedMethods.joined(separator: ", "))
+        }
+        if let alg = parameters.idTokenSignedResponseAlg {
+            guard let algorithm = JWSAlgorithm(rawValue: alg), algorithm != .none else {
+                throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' is not a supported algorithm")
+            }
+        }
+        if (parameters.clientID == nil) != (parameters.clientSecret == nil) {
+            throw RelydError(.invalidParameter, "'params.client_id' and 'params.client_secret' go together")
+        }
+        let scopes = AuthorizationRequest.withOpenID(parameters.scope ?? defaultScopes)
+        let provider = try await context.providers.metadata(issuer: parameters.opHost)
+
+        let client: RegisteredClient
+        if let clientID = parameters.clientID, let clientSecret = parameters.clientSecret {
+            client = RegisteredClient(
+                clientID: clientID, clientSecret: Secret(clientSecret), clientSecretExpiresAt: nil,
+                registrationAccessToken: nil, registrationClientURI: nil, tokenEndpointAuthMethod: method,
+                idTokenSignedResponseAlg: parameters.idTokenSignedResponseAlg,
+                grantTypes: parameters.grantTypes ?? ["authorization_code"],
+                responseTypes: parameters.responseTypes ?? ["code"])
+        } else {
+            let request = ClientMetadataRequest(
+                redirectURIs: [parameters.authorizationRedirectURI],
+                postLogoutRedirectURIs: parameters.postLogoutRedirectURI.map { [$0] } ?? [],
+                responseTypes: parameters.responseTypes ?? ["code"],
+                grantTypes: parameters.grantTypes ?? ["authorization_code"],
+                clientName: parameters.clientName, scope: scopes, tokenEndpointAuthMethod: method,
+                idTokenSignedResponseAlg: parameters.idTokenSignedResponseAlg)
+            client = try await ClientRegistration.register(request, at: provider, http: environment.http)
+        }
+
+        let site = Site(
+            id: try newSiteID(environment.random), opHost: provider.issuer, clientID: client.clientID,
+            clientSecret: client.clientSecret, clientSecretExpiresAt: client.clientSecretExpiresAt,
+            registrationAccessToken: client.registrationAccessToken,
+            registrationClientURI: client.registrationClientURI, redirectURI: parameters.authorizationRedirectURI,
+            postLogoutRedirectURI: parameters.postLogoutRedirectURI, scopes: scopes, clientName: parameters.clientName,
+            grantTypes: client.grantTypes, responseTypes: client.responseTypes,
+            tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+            idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
+            isDynamicallyRegistered: parameters.clientID == nil, createdAt: environment.clock.now())
+        try await context.store.insertSite(site)
+        context.logger.notice("site registered", ("site.id", site.id), ("op.issuer", site.opHost),
+                              ("client.id", site.clientID), ("site.dynamic", String(site.isDynamicallyRegistered)))
+        return RegisterSite.Result(oxdID: site.id, clientID: site.clientID, opHost: site.opHost)
+    }
+
+    /// A redirect URI must be absolute and carry no fragment (RFC 6749 3.1.2).
+    static func checkRedirectURI(_ uri: String, field: String) throws {
+        guard let components = URLComponents(string: uri), let scheme = components.scheme, !scheme.isEmpty,
+              components.host?.isEmpty == false, components.fragment == nil
+        else {
+            throw RelydError(.invalidParameter, "'params.\(field)' must be an absolute URL without a fragment")
+        }
+    }
+
+    /// A random version-4 UUID: the opaque, unguessable `oxd_id`.
+    static func newSiteID(_ random: any RandomSource) throws -> String {
+        var bytes = try random.bytes(16)
+        bytes[6] = (bytes[6] & 0x0f) | 0x40
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4),
+                     hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return parts.joined(separator: "-")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import RelydBasics
+import RelydCrypto
+import RelydProtocol
+import RelydStore
+
+/// An authorization request (OpenID Connect Core 3.1.2.1) with its secrets, ready to be stored and sent.
+///
+/// relyd makes the state, the nonce and the PKCE verifier (RFC 7636, S256) itself so that no app can weaken
+/// them; the app only ever sees the URL and the state.
+public struct AuthorizationRequest: Sendable {
+    public var url: URL
+    public var pending: PendingAuthorization
+
+    /// Parameters relyd sets itself; `custom_parameters` cannot override them.
+    public static let reservedParameters: Set<String> = [
+        "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+        "code_challenge_method", "acr_values", "prompt", "max_age",
+    ]
+
+    /// Builds the request for `site`.
+    ///
+    /// - Throws: `invalid_parameter` for a reserved custom parameter or a negative `max_age`.
+    public init(site: Site, provider: ProviderMetadata, scopes: [String], acrValues: [String]?, prompt: String?,
+                maxAge: Int?, customParameters: [String: String], environment: OIDCEnvironment) throws {
+        if let reserved = customParameters.keys.sorted().first(where: Self.reservedParameters.contains) {
+            throw RelydError(.invalidParameter,
+                             "'params.custom_parameters.\(reserved)' is set by relyd or has its own parameter")
+        }
+        if let maxAge, maxAge < 0 {
+            throw RelydError(.invalidParameter, "'params.max_age' must not be negative")
+        }
+        let state = try Self.randomToken(environment.random)
+        let nonce = try Self.randomToken(environment.random)
+        let verifier = try Self.randomToken(environment.random)
+
+        var query: [(String, String)] = [
+            ("response_type", "code"),
+            ("client_id", site.clientID),
+            ("redirect_uri", site.redirectURI),
+            ("scope", Self.withOpenID(scopes).joined(separator: " ")),
+            ("state", state),
+            ("nonce", nonce),
+            ("code_challenge", try PKCE.challenge(forVerifier: verifier)),
+            ("code_challenge_method", "S256"),
+        ]
+        if let acrValues, !acrValues.isEmpty { query.append(("acr_values", acrValues.joined(separator: " "))) }
+        if let prompt { query.append(("prompt", prompt)) }
+        if let maxAge { query.append(("max_age", String(maxAge))) }
+        query += customParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+
+        let endpoint = provider.authorizationEndpoint.absoluteString
+        let separator = endpoint.contains("?") ? "&" : "?"
+        guard let url = URL(string: endpoint + separator + FormEncoding.encode(query)) else {
+            throw RelydError(.invalidParameter, "the authorization URL could not be built")
+        }
+        let now = environment.clock.now()
+        self.url = url
+        self.pending = PendingAuthorization(
+            state: Secret(state), siteID: site.id, nonce: Secret(nonce), codeVerifier: Secret(verifier),
+            redirectURI: site.redirectURI, maxAge: maxAge, acrValues: acrValues?.isEmpty == true ? nil : acrValues,
+            createdAt: now, expiresAt: now.addingTimeInterval(environment.settings.stateLifetime))
+    }
+
+    /// `scopes` with `openid` first when it was missing: without it the OP would not run OpenID Connect at all.
+    public static func withOpenID(_ scopes: [String]) -> [String] {
+        scopes.contains("openid") ? scopes : ["openid"] + scopes
+    }
+
+    /// 256 bits from the CSPRNG, base64url: unguessable state, nonce and a PKCE verifier of 43 characters.
+    static func randomToken(_ random: any RandomSource) throws -> String {
+        do {
+            return Base64URL.encode(try random.bytes(32))
+        } catch {
+            throw RelydError(.internalError, RelydError.internalErrorMessage)
+        }
+    }
+}
+
+/// PKCE (RFC 7636) with the S256 method only: `plain` gives no protection against a stolen code.
+public enum PKCE {
+    /// `BASE64URL(SHA256(ASCII(verifier)))` (RFC 7636 4.2).
+    public static func challenge(forVerifier verifier: String) throws -> String {
+        Base64URL.encode(try sha256(Array(verifier.utf8)))
+    }
+}
+
+/// SHA-256 for the engine's own uses (PKCE, token fingerprints). A failure inside OpenSSL is the daemon's fault,
+/// never the client's: it becomes `internal_error`.
+func sha256(_ bytes: [UInt8]) throws -> [UInt8] {
+    do {
+        return try digest(.sha256, bytes)
+    } catch {
+        throw RelydError(.internalError, RelydError.internalErrorMessage)
+    }
+}

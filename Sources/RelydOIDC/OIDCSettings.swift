@@ -1,0 +1,39 @@
+import Foundation
+import RelydBasics
+import RelydHTTP
+
+/// The knobs of the OIDC engine, read from the daemon's configuration.
+public struct OIDCSettings: Sendable {
+    /// Tolerance for `exp`, `iat`, `nbf` and `auth_time` against the local clock.
+    public var clockSkew: TimeInterval = 60
+    /// How long a pending authorization (state, nonce, PKCE verifier) can be redeemed.
+    public var stateLifetime: TimeInterval = 300
+    /// Allow `http://` issuers and endpoints on loopback addresses (tests and local OPs); https is always required
+    /// for anything else.
+    public var allowHTTPLoopback = false
+    /// How long discovery documents and JWKS are cached when the OP sends no usable Cache-Control.
+    public var metadataCacheLifetime: TimeInterval = 3600
+    /// The shortest interval between two JWKS refetches caused by an unknown `kid`, per JWKS URL, so that tokens
+    /// with made-up key ids cannot turn relyd into a request amplifier against the OP.
+    public var minimumKeyRefetchInterval: TimeInterval = 10
+
+    public init() {}
+}
+
+/// What the engine needs from its surroundings, injected so that tests replace each part.
+public struct OIDCEnvironment: Sendable {
+    public var settings: OIDCSettings
+    public var http: ProviderHTTPClient
+    public var clock: any WallClock
+    public var random: any RandomSource
+    public var logger: Logger
+
+    public init(settings: OIDCSettings, transport: any HTTPTransport, clock: any WallClock,
+                random: any RandomSource, logger: Logger) {
+        self.settings = settings
+        self.http = ProviderHTTPClient(transport: transport, allowHTTPLoopback: settings.allowHTTPLoopback)
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+    }
+}

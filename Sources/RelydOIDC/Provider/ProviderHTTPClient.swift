@@ -1,0 +1,122 @@
+import Foundation
+import RelydBasics
+import RelydHTTP
+import RelydProtocol
+
+/// Every HTTP exchange with an OpenID Provider goes through here, so that URL policy, error mapping and JSON
+/// parsing of OP answers exist once.
+///
+/// Error mapping: no answer → `op_unreachable`; an OAuth error body (RFC 6749 5.2) or another HTTP error status →
+/// `op_error`; a body that is not the JSON object the specifications require, a redirect, or an oversized body →
+/// `op_response_invalid`.
+public struct ProviderHTTPClient: Sendable {
+    public let transport: any HTTPTransport
+    public let allowHTTPLoopback: Bool
+
+    public init(transport: any HTTPTransport, allowHTTPLoopback: Bool) {
+        self.transport = transport
+        self.allowHTTPLoopback = allowHTTPLoopback
+    }
+
+    /// Parses and checks a URL that relyd will call: absolute, https (or http on a loopback address when allowed),
+    /// no fragment, no user info.
+    ///
+    /// - Parameter field: what the URL is, for the error message (`op_host`, `token_endpoint`).
+    /// - Parameter code: the code to throw: `invalid_parameter` for a client's input, `op_response_invalid` for a
+    ///   URL found in an OP's document.
+    public func endpointURL(_ string: String, field: String, code: ErrorCode) throws -> URL {
+        guard let components = URLComponents(string: string), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty, let url = components.url
+        else {
+            throw RelydError(code, "'\(field)' is not an absolute URL")
+        }
+        guard components.fragment == nil, components.user == nil, components.password == nil else {
+            throw RelydError(code, "'\(field)' must not carry a fragment or user info")
+        }
+        switch scheme {
+        case "https":
+            return url
+        case "http" where allowHTTPLoopback && Self.isLoopback(host):
+            return url
+        case "http":
+            throw RelydError(code, allowHTTPLoopback
+                ? "'\(field)' must use https (http is allowed only for loopback hosts)"
+                : "'\(field)' must use https (set allow_http_loopback for a local test OP)")
+        default:
+            throw RelydError(code, "'\(field)' must use https")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    /// Sends a request and maps transport failures; the response may still be an HTTP error.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        do {
+            return try await transport.send(request)
+        } catch {
+            switch error {
+            case .unreachable(let reason):
+                throw RelydError(.opUnreachable, "\(request.url.host ?? "the OP") could not be reached: \(reason)")
+            case .timedOut:
+                throw RelydError(.opUnreachable, "\(request.url.host ?? "the OP") did not answer in time")
+            case .responseTooLarge(let limit):
+                throw RelydError(.opResponseInvalid, "the OP's response exceeds \(limit) bytes")
+            case .schemeNotAllowed(let scheme):
+                throw RelydError(.opResponseInvalid, "scheme '\(scheme)' is not allowed")
+            }
+        }
+    }
+
+    /// Sends a request and returns its body as a JSON object, requiring a 2xx status.
+    ///
+    /// - Parameter what: what the document is, for messages (`discovery document`, `token response`).
+    public func jsonObject(_ request: HTTPRequest, what: String) async throws -> (object: [String: JSONValue], response: HTTPResponse) {
+        let response = try await send(request)
+        guard (200..<300).contains(response.status) else {
+            throw Self.failure(for: response, what: what)
+        }
+        return (try Self.parseObject(response.body, what: what), response)
+    }
+
+    /// The error for a non-2xx answer: the OP's OAuth error when it sent one, otherwise its status.
+    public static func failure(for response: HTTPResponse, what: String) -> RelydError {
+        if (300..<400).contains(response.status) {
+            return RelydError(.opResponseInvalid, "the \(what) answered with a redirect (HTTP \(response.status)), which relyd does not follow")
+        }
+        if let object = try? parseObject(response.body, what: what), let code = object["error"]?.stringValue {
+            let detail = object["error_description"]?.stringValue.map { ": \(RelydError.quoting($0))" } ?? ""
+            return RelydError(.opError, "the OP refused the request (\(RelydError.quoting(code))\(detail))")
+        }
+        return RelydError(.opError, "the \(what) answered HTTP \(response.status)")
+    }
+
+    /// A JSON object from a body, or `op_response_invalid`.
+    public static func parseObject(_ body: Data, what: String) throws -> [String: JSONValue] {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+            throw RelydError(.opResponseInvalid, "the \(what) is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw RelydError(.opResponseInvalid, "the \(what) is not a JSON object")
+        }
+        return object
+    }
+
+}
+
+/// `application/x-www-form-urlencoded` encoding with the strict RFC 3986 unreserved set, as OAuth requires
+/// (RFC 6749 appendix B).
+public enum FormEncoding {
+    private static let unreserved = CharacterSet(charactersIn:
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    public static func escape(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    public static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import RelydBasics
+
+/// The daemon's settings, with their defaults. Knows no file format: ``ConfigurationFile`` reads `sample.cfg`'s.
+public struct Configuration: Sendable, Equatable {
+    /// Where the daemon listens. The embedded default is under `./.relyd/` so that a first run needs no root.
+    public var socketPath = ".relyd/relyd.sock"
+    /// The socket file's mode: owner and group may connect.
+    public var socketMode: UInt32 = 0o660
+    /// Where the store lives (the SQLite database). Created 0700 when missing.
+    public var stateDirectory = ".relyd"
+    public var logLevel: LogLevel = .info
+    /// An extra CA bundle trusted for the OP's TLS certificates (a private or test CA).
+    public var caFile: String?
+    /// Accept `http://` issuers and endpoints on loopback addresses.
+    public var allowHTTPLoopback = false
+    public var opConnectTimeoutMilliseconds = 3000
+    public var opTimeoutMilliseconds = 10_000
+    public var opMaxResponseBytes = 1 << 20
+    public var clockSkewSeconds = 60
+    public var stateLifetimeSeconds = 300
+    public var metadataCacheSeconds = 3600
+    public var maxLineBytes = 64 * 1024
+    public var maxConnections = 1024
+    /// How long SIGTERM waits for requests in flight before closing connections.
+    public var shutdownDrainSeconds = 10
+
+    public init() {}
+}

@@ -1,0 +1,138 @@
+import Foundation
+import RelydBasics
+
+/// Reads the configuration format of `sample.cfg`: one `key = value` per line, `#` starts a comment line,
+/// values may be wrapped in double quotes. Every key is declared once in ``keys``, with its parser and bounds;
+/// an unknown key, a repeated key or a bad value stops the daemon with the file, line and reason.
+public enum ConfigurationFile {
+    /// A configuration error, pointing at the offending line.
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var reason: String
+
+        public var description: String { "\(file):\(line): \(reason)" }
+    }
+
+    /// One configuration key: its name and how it sets the configuration from text.
+    struct Key: Sendable {
+        var name: String
+        var apply: @Sendable (inout Configuration, String) throws(Reason) -> Void
+    }
+
+    struct Reason: Error {
+        var text: String
+        init(_ text: String) { self.text = text }
+    }
+
+    static let keys: [Key] = [
+        Key(name: "socket_path") { config, value throws(Reason) in config.socketPath = try path(value) },
+        Key(name: "socket_mode") { config, value throws(Reason) in
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777, value.hasPrefix("0") else {
+                throw Reason("must be an octal mode such as 0660")
+            }
+            config.socketMode = mode
+        },
+        Key(name: "state_dir") { config, value throws(Reason) in config.stateDirectory = try path(value) },
+        Key(name: "log_level") { config, value throws(Reason) in
+            guard let level = LogLevel(name: value) else {
+                throw Reason("must be one of " + LogLevel.allCases.map(\.name).joined(separator: ", "))
+            }
+            config.logLevel = level
+        },
+        Key(name: "ca_file") { config, value throws(Reason) in config.caFile = value.isEmpty ? nil : try path(value) },
+        Key(name: "allow_http_loopback") { config, value throws(Reason) in config.allowHTTPLoopback = try bool(value) },
+        Key(name: "op_connect_timeout_ms") { config, value throws(Reason) in
+            config.opConnectTimeoutMilliseconds = try integer(value, 1...600_000)
+        },
+        Key(name: "op_timeout_ms") { config, value throws(Reason) in
+            config.opTimeoutMilliseconds = try integer(value, 1...600_000)
+        },
+        Key(name: "op_max_response_bytes") { config, value throws(Reason) in
+            config.opMaxResponseBytes = try integer(value, 1024...(64 << 20))
+        },
+        Key(name: "clock_skew_seconds") { config, value throws(Reason) in
+            config.clockSkewSeconds = try integer(value, 0...600)
+        },
+        Key(name: "state_lifetime_seconds") { config, value throws(Reason) in
+            config.stateLifetimeSeconds = try integer(value, 10...86_400)
+        },
+        Key(name: "metadata_cache_seconds") { config, value throws(Reason) in
+            config.metadataCacheSeconds = try integer(value, 60...86_400)
+        },
+        Key(name: "max_line_bytes") { config, value throws(Reason) in
+            config.maxLineBytes = try integer(value, 1024...(16 << 20))
+        },
+        Key(name: "max_connections") { config, value throws(Reason) in
+            config.maxConnections = try integer(value, 1...100_000)
+        },
+        Key(name: "shutdown_drain_seconds") { config, value throws(Reason) in
+            config.shutdownDrainSeconds = try integer(value, 0...3600)
+        },
+    ]
+
+    /// The names of every key, for `sample.cfg`'s test and the docs.
+    public static var keyNames: [String] { keys.map(\.name) }
+
+    /// Reads the file at `path` over the defaults.
+    public static func load(path: String) throws(Failure) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Failure(file: path, line: 0, reason: "cannot be read as UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text over the defaults.
+    public static func parse(_ text: String, file: String) throws(Failure) -> Configuration {
+        var configuration = Configuration()
+        var seen: Set<String> = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw Failure(file: file, line: lineNumber, reason: "expected 'key = value'")
+            }
+            let name = line[..<equals].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard let key = keys.first(where: { $0.name == name }) else {
+                throw Failure(file: file, line: lineNumber, reason: "unknown key '\(name)'")
+            }
+            guard seen.insert(name).inserted else {
+                throw Failure(file: file, line: lineNumber, reason: "'\(name)' is set twice")
+            }
+            do {
+                try key.apply(&configuration, value)
+            } catch {
+                throw Failure(file: file, line: lineNumber, reason: "'\(name)' \(error.text)")
+            }
+        }
+        return configuration
+    }
+
+    private static func integer(_ value: String, _ range: ClosedRange<Int>) throws(Reason) -> Int {
+        guard let number = Int(value), range.contains(number) else {
+            throw Reason("must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    private static func bool(_ value: String) throws(Reason) -> Bool {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw Reason("must be true or false")
+        }
+    }
+
+    private static func path(_ value: String) throws(Reason) -> String {
+        guard !value.isEmpty, !value.contains("\0") else { throw Reason("must be a non-empty path") }
+        return value
+    }
+}

@@ -1,0 +1,112 @@
+import Dispatch
+import Foundation
+import RelydBasics
+import RelydCommands
+import RelydCrypto
+import RelydHTTP
+import RelydOIDC
+import RelydStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's composition root: builds the parts from the configuration, in dependency order, and takes them
+/// down in reverse order on SIGTERM or SIGINT.
+///
+/// Start order: store (refuses unsafe permissions), HTTP transport, command context, socket server. Stop order:
+/// stop accepting and drain requests in flight, then close the store, then exit 0.
+public final class Daemon: Sendable {
+    public static let version = "0.1.0"
+
+    private let configuration: Configuration
+    private let logger: Logger
+    private let store: SQLiteSiteStore
+    private let transport: CurlTransport
+    private let server: SocketServer
+
+    /// Builds every part; nothing listens yet.
+    public init(configuration: Configuration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        store = try SQLiteSiteStore.open(directory: configuration.stateDirectory)
+        transport = CurlTransport(configuration: CurlTransport.Configuration(
+            connectTimeoutMilliseconds: configuration.opConnectTimeoutMilliseconds,
+            totalTimeoutMilliseconds: configuration.opTimeoutMilliseconds,
+            maxResponseBytes: configuration.opMaxResponseBytes,
+            caFile: configuration.caFile))
+        var settings = OIDCSettings()
+        settings.clockSkew = TimeInterval(configuration.clockSkewSeconds)
+        settings.stateLifetime = TimeInterval(configuration.stateLifetimeSeconds)
+        settings.allowHTTPLoopback = configuration.allowHTTPLoopback
+        settings.metadataCacheLifetime = TimeInterval(configuration.metadataCacheSeconds)
+        let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
+                                          random: OpenSSLRandom(), logger: logger)
+        let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,
+                                                            version: Self.version))
+        server = try SocketServer(
+            configuration: SocketServerConfiguration(
+                socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
+                maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections),
+            handler: DispatchingLineHandler(dispatcher: dispatcher), logger: logger)
+    }
+
+    /// Starts serving and blocks until a termination signal has been handled; returns the exit status.
+    public func run() -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            try server.start()
+        } catch {
+            logger.error("cannot listen", ("socket.path", configuration.socketPath), ("error.detail", "\(error)"))
+            return 1
+        }
+        logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
+                      ("state.dir", configuration.stateDirectory))
+
+        let finished = DispatchSemaphore(value: 0)
+        let purge = DispatchSource.makeTimerSource(queue: .global())
+        purge.schedule(deadline: .now() + 60, repeating: 60)
+        purge.setEventHandler { [store, logger] in
+            Task {
+                do {
+                    let removed = try await store.purgeExpired(now: Date())
+                    if removed > 0 { logger.debug("expired state purged", ("purged.count", String(removed))) }
+                } catch {
+                    logger.warning("purge failed", ("error.detail", "\(error)"))
+                }
+            }
+        }
+        purge.resume()
+
+        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                source.cancel()
+                Task {
+                    logger.notice("shutting down", ("signal", String(number)))
+                    await server.stop(drainTimeout: .seconds(configuration.shutdownDrainSeconds))
+                    await store.close()
+                    transport.shutdown()
+                    logger.notice("stopped")
+                    finished.signal()
+                }
+            }
+            source.resume()
+            return source
+        }
+        finished.wait()
+        purge.cancel()
+        withExtendedLifetime(signals) {}
+        return 0
+    }
+}
+
+/// Connects the socket server, which knows nothing of commands, to the dispatcher.
+struct DispatchingLineHandler: RequestLineHandler {
+    let dispatcher: Dispatcher
+
+    func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
+        await dispatcher.respond(to: line)
+    }
+}
