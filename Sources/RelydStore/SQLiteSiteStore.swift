@@ -27,13 +27,15 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
     /// - A database written by a newer relyd (a higher schema version) throws `.schema`.
     ///
     /// It blocks for the migrations' fsyncs: call it at startup, before serving.
-    public static func open(directory: String, fileName: String = "relyd.sqlite3") throws(StoreError) -> SQLiteSiteStore {
+    public static func open(directory: String, fileName: String = "relyd.sqlite3") throws(StoreError)
+        -> SQLiteSiteStore
+    {
         try StateDirectory.prepare(directory)
         let path = directory + "/" + fileName
-        try StateDirectory.createPrivateFile(path)
         for existing in [path, path + "-wal", path + "-shm"] {
             try StateDirectory.checkPrivateFile(existing)
         }
+        try StateDirectory.createPrivateFile(path)
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
         try connection.migrate()
@@ -56,7 +58,9 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
 
     public func site(id: String) async throws(StoreError) -> Site? {
         try await onQueue { connection throws(StoreError) in
-            try connection.query("SELECT \(SiteRow.columnList) FROM sites WHERE id = ?1", [.text(id)], SiteRow.site).first
+            try connection.query(
+                "SELECT \(SiteRow.columnList) FROM sites WHERE id = ?1", [.text(id)], SiteRow.site
+            ).first
         }
     }
 
@@ -89,7 +93,10 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
         // deleted too and then not returned.
         let pending = try await onQueue { connection throws(StoreError) in
             try connection.query(
-                "DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2 RETURNING \(PendingRow.columnList)",
+                """
+                DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2
+                RETURNING \(PendingRow.columnList)
+                """,
                 [.text(state), .text(siteID)], PendingRow.pending
             ).first
         }
@@ -138,7 +145,8 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
     private func onQueue<T: Sendable>(
         _ work: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T
     ) async throws(StoreError) -> T {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
             queue.async {
                 continuation.resume(returning: Result { () throws(StoreError) -> T in try work(self.connection) })
             }
@@ -191,8 +199,7 @@ extension SQLiteConnection {
 enum Schema {
     /// `migrations[n]` takes a database from version n to n + 1. Append only: never edit a shipped step.
     ///
-    /// Dates are REAL seconds since 2001-01-01Z (see ``SQLiteValue/date(_:)-swift.type.method``); string arrays
-    /// are JSON text.
+    /// Dates are REAL seconds since 2001-01-01Z (see `SQLiteValue.date`); string arrays are JSON text.
     static let migrations: [String] = [
         """
         CREATE TABLE sites (
@@ -252,7 +259,10 @@ private enum SiteRow {
         "is_dynamically_registered", "created_at",
     ]
     static let columnList = columns.joined(separator: ", ")
-    static let insert = "INSERT INTO sites (\(columnList)) VALUES (\(placeholders(columns.count))) ON CONFLICT (id) DO NOTHING"
+    static let insert = """
+        INSERT INTO sites (\(columnList)) VALUES (\(placeholders(columns.count)))
+        ON CONFLICT (id) DO NOTHING
+        """
     /// `id` is `?1`; every other column is set from its own parameter.
     static let update = "UPDATE sites SET "
         + columns.enumerated().dropFirst().map { "\($1) = ?\($0 + 1)" }.joined(separator: ", ")
@@ -274,9 +284,10 @@ private enum SiteRow {
     /// A row selected with `columnList`.
     static func site(_ row: SQLiteRow) throws(StoreError) -> Site {
         Site(
-            id: row.text(0), opHost: row.text(1), clientID: row.text(2), clientSecret: row.optionalText(3).map(Secret.init),
-            clientSecretExpiresAt: row.optionalDate(4), registrationAccessToken: row.optionalText(5).map(Secret.init),
-            registrationClientURI: row.optionalText(6), redirectURI: row.text(7), postLogoutRedirectURI: row.optionalText(8),
+            id: row.text(0), opHost: row.text(1), clientID: row.text(2),
+            clientSecret: row.optionalText(3).map(Secret.init), clientSecretExpiresAt: row.optionalDate(4),
+            registrationAccessToken: row.optionalText(5).map(Secret.init), registrationClientURI: row.optionalText(6),
+            redirectURI: row.text(7), postLogoutRedirectURI: row.optionalText(8),
             scopes: try JSONStrings.decode(row.text(9), column: "sites.scopes"), clientName: row.optionalText(10),
             grantTypes: try JSONStrings.decode(row.text(11), column: "sites.grant_types"),
             responseTypes: try JSONStrings.decode(row.text(12), column: "sites.response_types"),
@@ -287,7 +298,8 @@ private enum SiteRow {
 
 private enum PendingRow {
     static let columns = [
-        "state", "site_id", "nonce", "code_verifier", "redirect_uri", "max_age", "acr_values", "created_at", "expires_at",
+        "state", "site_id", "nonce", "code_verifier", "redirect_uri", "max_age", "acr_values", "created_at",
+        "expires_at",
     ]
     static let columnList = columns.joined(separator: ", ")
     static let insert = """
@@ -299,7 +311,8 @@ private enum PendingRow {
     static func values(of pending: PendingAuthorization) throws(StoreError) -> [SQLiteValue] {
         [
             .text(pending.state.revealed), .text(pending.siteID), .text(pending.nonce.revealed),
-            .text(pending.codeVerifier.revealed), .text(pending.redirectURI), pending.maxAge.map { .integer(Int64($0)) } ?? .null,
+            .text(pending.codeVerifier.revealed), .text(pending.redirectURI),
+            pending.maxAge.map { .integer(Int64($0)) } ?? .null,
             .text(try pending.acrValues.map(JSONStrings.encode)), .date(pending.createdAt), .date(pending.expiresAt),
         ]
     }
@@ -307,7 +320,8 @@ private enum PendingRow {
     /// A row selected (or returned) with `columnList`.
     static func pending(_ row: SQLiteRow) throws(StoreError) -> PendingAuthorization {
         PendingAuthorization(
-            state: Secret(row.text(0)), siteID: row.text(1), nonce: Secret(row.text(2)), codeVerifier: Secret(row.text(3)),
+            state: Secret(row.text(0)), siteID: row.text(1), nonce: Secret(row.text(2)),
+            codeVerifier: Secret(row.text(3)),
             redirectURI: row.text(4), maxAge: row.isNull(5) ? nil : Int(row.int64(5)),
             acrValues: try row.optionalText(6).map { text throws(StoreError) in
                 try JSONStrings.decode(text, column: "pending_authorizations.acr_values")

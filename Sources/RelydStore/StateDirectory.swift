@@ -21,12 +21,14 @@ enum StateDirectory {
             throw StoreError(.unsafePermissions, "state directory: owned by uid \(info.st_uid), not \(geteuid())")
         }
         guard info.st_mode & 0o022 == 0 else {
-            throw StoreError(.unsafePermissions, "state directory: group- or world-writable (mode \(octal(info.st_mode)))")
+            throw StoreError(.unsafePermissions,
+                             "state directory: group- or world-writable (mode \(octal(info.st_mode)))")
         }
     }
 
-    /// Creates `path` with mode 0600 when missing. SQLite would create it with the umask's mode (0644 usually) and
-    /// gives its `-wal` and `-shm` files the main file's mode, so creating it first makes all three private.
+    /// Creates `path` with mode 0600 when missing (an existing one was checked first). SQLite would create it with
+    /// the umask's mode (0644 usually) and gives its `-wal` and `-shm` files the main file's mode, so creating it
+    /// first makes all three private.
     static func createPrivateFile(_ path: String) throws(StoreError) {
         let fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError(.io, "open: \(systemError())") }

@@ -107,8 +107,10 @@ import Testing
             try await store.insertPendingAuthorization(makePending(state: "s1", siteID: "gone"))
             try await store.insertPendingAuthorization(makePending(state: "s2", siteID: "kept"))
             let later = epoch.addingTimeInterval(3600)
-            try await store.insertTokenBinding(TokenBinding(accessTokenHash: "h1", siteID: "gone", subject: "u", expiresAt: later))
-            try await store.insertTokenBinding(TokenBinding(accessTokenHash: "h2", siteID: "kept", subject: "u", expiresAt: later))
+            for (hash, siteID) in [("h1", "gone"), ("h2", "kept")] {
+                try await store.insertTokenBinding(
+                    TokenBinding(accessTokenHash: hash, siteID: siteID, subject: "u", expiresAt: later))
+            }
 
             #expect(try await store.deleteSite(id: "gone"))
 
@@ -175,9 +177,9 @@ import Testing
         try await withStore(backend) { store in
             try await store.insertSite(makeSite(id: "x"))
             let now = epoch.addingTimeInterval(1000)
-            try await store.insertPendingAuthorization(makePending(state: "old", siteID: "x", expiresAt: now.addingTimeInterval(-1)))
-            try await store.insertPendingAuthorization(makePending(state: "edge", siteID: "x", expiresAt: now))
-            try await store.insertPendingAuthorization(makePending(state: "live", siteID: "x", expiresAt: now.addingTimeInterval(1)))
+            for (state, expiresAt) in [("old", now.addingTimeInterval(-1)), ("edge", now), ("live", now.addingTimeInterval(1))] {
+                try await store.insertPendingAuthorization(makePending(state: state, siteID: "x", expiresAt: expiresAt))
+            }
             try await store.insertTokenBinding(TokenBinding(accessTokenHash: "old", siteID: "x", subject: "u", expiresAt: now))
             try await store.insertTokenBinding(
                 TokenBinding(accessTokenHash: "live", siteID: "x", subject: "u", expiresAt: now.addingTimeInterval(1)))
