@@ -3,7 +3,7 @@ import Foundation
 /// Why the store failed. The detail is for the log; callers answer `internal_error`.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
-        /// A site with this id already exists.
+        /// A site with this id (or a pending authorization with this state) already exists.
         case duplicate
         /// The database could not be opened, read or written.
         case io
@@ -33,16 +33,21 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 /// - `insertSite` with an id that exists throws ``StoreError`` of kind `.duplicate` and changes nothing.
 /// - `consumePendingAuthorization` removes and returns the pending authorization in one atomic step, so one
 ///   `state` is redeemed at most once even under concurrent calls; an expired one is removed and not returned.
+/// - A pending authorization or token binding is live while `now < expiresAt` and expired from `expiresAt` on.
+/// - Inserting a pending authorization or token binding for a site that does not exist throws `.io`.
+/// - After `close()`, every call throws `.io`.
 /// - Methods are safe to call concurrently from any task; blocking I/O never runs on the Swift cooperative pool.
 public protocol SiteStore: Sendable {
     func insertSite(_ site: Site) async throws(StoreError)
     /// Replaces the stored site with the same id; returns false when there is none.
     func updateSite(_ site: Site) async throws(StoreError) -> Bool
     func site(id: String) async throws(StoreError) -> Site?
-    /// Deletes the site and its pending authorizations; returns false when there was none.
+    /// Deletes the site, its pending authorizations and its token bindings; returns false when there was none.
     func deleteSite(id: String) async throws(StoreError) -> Bool
+    /// Every site, ordered by id.
     func allSites() async throws(StoreError) -> [Site]
 
+    /// Throws `.duplicate` when a pending authorization with the same state exists.
     func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError)
     /// Atomically removes and returns the pending authorization for `state` when it belongs to site `siteID` and has
     /// not expired at `now`. Returns nil for an unknown, expired or already consumed state; a state of another site
@@ -52,9 +57,14 @@ public protocol SiteStore: Sendable {
     /// Removes pending authorizations and token bindings that expired before `now`; returns how many went.
     func purgeExpired(now: Date) async throws(StoreError) -> Int
 
+    /// Stores the binding, replacing one with the same access token hash.
     func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError)
+    /// The binding for the hash, or nil when there is none or it has expired at `now`.
     func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding?
 
     /// Flushes and closes the store; later calls throw.
     func close() async
 }
+
+/// The expiry rule both backends share: a record is live strictly before its `expiresAt`.
+func isLive(_ expiresAt: Date, at now: Date) -> Bool { now < expiresAt }

@@ -1,0 +1,198 @@
+import CSQLite
+import Foundation
+
+/// A value bound to a statement parameter.
+enum SQLiteValue {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    /// `text`, or `null` for nil.
+    static func text(_ value: String?) -> SQLiteValue { value.map { .text($0) } ?? .null }
+
+    /// Dates are stored as REAL seconds since the Foundation reference date (2001-01-01Z), the number a `Date` holds,
+    /// so that a date read back compares equal to the one written. (Unix seconds would lose the last bit of
+    /// precision in almost half the cases.) Unix time is `value + 978307200`.
+    static func date(_ value: Date) -> SQLiteValue { .real(value.timeIntervalSinceReferenceDate) }
+
+    /// `date`, or `null` for nil.
+    static func date(_ value: Date?) -> SQLiteValue { value.map { .date($0) } ?? .null }
+}
+
+/// The current result row of a query. Valid only inside the closure it is passed to.
+struct SQLiteRow {
+    fileprivate let statement: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
+
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        guard let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+
+    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    func date(_ column: Int32) -> Date { Date(timeIntervalSinceReferenceDate: double(column)) }
+
+    func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
+}
+
+/// The only code in relyd that calls `sqlite3_*`: one connection, its prepared statements, and errors turned into
+/// ``StoreError``s that name the C function and SQLite's message (never a bound value).
+///
+/// Not thread-safe (opened with `SQLITE_OPEN_NOMUTEX`): the owner confines it to one thread or serial queue.
+/// No C pointer leaves this type except inside ``SQLiteRow``, which lives only for one row callback.
+final class SQLiteConnection {
+    private var db: OpaquePointer?
+    /// Prepared statements by SQL text, prepared once with `SQLITE_PREPARE_PERSISTENT` and reused.
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens an existing database file read-write. The file is not created here and a symlink is refused, so that
+    /// the caller controls how the file comes into being (its mode, above all).
+    init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_close(handle)
+            throw StoreError(.io, "sqlite3_open_v2: \(message) (\(rc))")
+        }
+        db = handle
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+    }
+
+    deinit { close() }
+
+    /// Finalizes every statement and closes the database; later calls throw `.io`. Closing twice does nothing.
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements = [:]
+        if let db { sqlite3_close(db) }
+        db = nil
+    }
+
+    /// Runs one or more SQL statements without parameters or results (schema scripts, pragmas that answer nothing).
+    func exec(_ sql: String) throws(StoreError) {
+        let db = try openHandle()
+        let rc = sqlite3_exec(db, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error("sqlite3_exec", rc) }
+    }
+
+    /// Runs one statement and maps every result row.
+    func query<T>(_ sql: String, _ bindings: [SQLiteValue] = [],
+                  _ map: (SQLiteRow) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bind(bindings, to: statement)
+        var rows: [T] = []
+        while try step(statement) {
+            rows.append(try map(SQLiteRow(statement: statement)))
+        }
+        return rows
+    }
+
+    /// Runs one statement to completion and returns how many rows it inserted, updated or deleted.
+    @discardableResult
+    func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(StoreError) -> Int {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bind(bindings, to: statement)
+        while try step(statement) {}
+        return Int(sqlite3_changes64(try openHandle()))
+    }
+
+    /// Runs `body` in one write transaction, committed when it returns and rolled back when it throws.
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so a transaction that reads first never fails half-way with
+    /// `SQLITE_BUSY` when another connection writes.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try run("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try run("COMMIT")
+            return result
+        } catch {
+            // After a failed COMMIT SQLite may already have rolled back; then this ROLLBACK fails harmlessly.
+            _ = try? run("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func openHandle() throws(StoreError) -> OpaquePointer {
+        guard let db else { throw StoreError(.io, "sqlite3: the connection is closed") }
+        return db
+    }
+
+    private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        let db = try openHandle()
+        var statement: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+        guard rc == SQLITE_OK, let statement else { throw error("sqlite3_prepare_v3", rc) }
+        // A second statement in `sql` would be silently ignored; that is a programming error, so refuse it.
+        if let tail, !String(cString: tail).allSatisfy(\.isWhitespace) {
+            sqlite3_finalize(statement)
+            throw StoreError(.io, "sqlite3_prepare_v3: more than one statement")
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ values: [SQLiteValue], to statement: OpaquePointer) throws(StoreError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null:
+                rc = sqlite3_bind_null(statement, index)
+            case .integer(let number):
+                rc = sqlite3_bind_int64(statement, index, number)
+            case .real(let number):
+                rc = sqlite3_bind_double(statement, index, number)
+            case .text(let string):
+                // The explicit length keeps an embedded NUL from truncating the value.
+                rc = string.withCString { pointer in
+                    sqlite3_bind_text64(statement, index, pointer, UInt64(string.utf8.count),
+                                        relyd_sqlite_transient(), UInt8(SQLITE_UTF8))
+                }
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { buffer in
+                    // An empty array has no base address, and a nil pointer would bind NULL, not an empty blob.
+                    guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
+                    return sqlite3_bind_blob64(statement, index, base, UInt64(buffer.count), relyd_sqlite_transient())
+                }
+            }
+            guard rc == SQLITE_OK else { throw error("sqlite3_bind", rc) }
+        }
+    }
+
+    /// Advances `statement`; true when a row is available, false when it is done.
+    private func step(_ statement: OpaquePointer) throws(StoreError) -> Bool {
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let rc: throw error("sqlite3_step", rc)
+        }
+    }
+
+    private func error(_ function: String, _ rc: Int32) -> StoreError {
+        let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+        return StoreError(.io, "\(function): \(message) (\(rc))")
+    }
+}

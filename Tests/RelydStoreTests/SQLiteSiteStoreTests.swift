@@ -1,0 +1,130 @@
+import Foundation
+import RelydBasics
+@testable import RelydStore
+import Testing
+
+/// What only the SQLite backend promises: durability, private files, a guarded state directory, a versioned schema.
+@Suite struct SQLiteSiteStoreTests {
+    /// Sites, pending authorizations and token bindings written before `close()` are there after reopening.
+    @Test func dataSurvivesCloseAndReopen() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let binding = TokenBinding(accessTokenHash: "h", siteID: "x", subject: "u", expiresAt: epoch.addingTimeInterval(60))
+        let first = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await first.insertSite(makeSite(id: "x"))
+        try await first.insertPendingAuthorization(makePending(state: "s", siteID: "x"))
+        try await first.insertTokenBinding(binding)
+        await first.close()
+
+        let second = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        #expect(try await second.allSites() == [makeSite(id: "x")])
+        let pending = try await second.consumePendingAuthorization(state: "s", siteID: "x", now: epoch)
+        #expect(pending == makePending(state: "s", siteID: "x"))
+        #expect(try await second.tokenBinding(accessTokenHash: "h", now: epoch) == binding)
+        await second.close()
+    }
+
+    /// The state directory is created 0700 and the database with its -wal and -shm files is 0600.
+    @Test func filesArePrivate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await store.insertSite(makeSite(id: "x"))  // the -wal and -shm files exist while the store is open
+        let database = directory.stateDirectory + "/relyd.sqlite3"
+        #expect(try mode(of: directory.stateDirectory) == 0o700)
+        for path in [database, database + "-wal", database + "-shm"] {
+            #expect(try mode(of: path) == 0o600, "\(path)")
+        }
+        await store.close()
+    }
+
+    /// A state directory that group or others can write is refused.
+    @Test(arguments: [0o777, 0o770, 0o702] as [mode_t]) func writableDirectoryIsRefused(mode: mode_t) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(chmod(directory.path, mode) == 0)
+        #expect(openError(directory.path) == .unsafePermissions)
+    }
+
+    /// A state directory owned by another user is refused (needs root to arrange).
+    @Test(.enabled(if: geteuid() == 0)) func foreignOwnedDirectoryIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(chown(directory.path, 65534, 65534) == 0)
+        #expect(openError(directory.path) == .unsafePermissions)
+    }
+
+    /// An existing database file that group or others can read is refused rather than used.
+    @Test func groupReadableDatabaseIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = directory.path + "/relyd.sqlite3"
+        #expect(FileManager.default.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o640]))
+        #expect(openError(directory.path) == .unsafePermissions)
+    }
+
+    /// Opening records the current schema version, and a database from a newer relyd is refused with `.schema`.
+    @Test func schemaVersionIsRecordedAndAFutureOneRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        await (try SQLiteSiteStore.open(directory: directory.path)).close()
+
+        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        #expect(try connection.schemaVersion() == Schema.migrations.count)
+        try connection.run("UPDATE schema_version SET version = ?1", [.integer(Int64(Schema.migrations.count + 1))])
+        connection.close()
+
+        #expect(openError(directory.path) == .schema)
+    }
+
+    /// Every site whose `insertSite` returned is present after the writing process is killed with SIGKILL mid-stream,
+    /// and the database passes `PRAGMA integrity_check`.
+    @Test func committedSitesSurviveSIGKILL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.stateDirectory
+        let result = try await #require(processExitsWith: .signal(SIGKILL), observing: [\.standardOutputContent]) {
+            [path = path as String] in
+            let store = try SQLiteSiteStore.open(directory: path)
+            // The kill lands at an arbitrary point: inside a commit's fsync as likely as between inserts.
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.5)
+                kill(getpid(), SIGKILL)
+            }
+            for index in 0... {
+                let site = makeSite(id: "site-\(index)")
+                try await store.insertSite(site)
+                FileHandle.standardOutput.write(Data("\(site.id)\n".utf8))
+            }
+        }
+        let printed = String(decoding: result.standardOutputContent, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(printed.count > 10, "the writer committed too little before the kill to prove anything")
+
+        let store = try SQLiteSiteStore.open(directory: path)
+        let stored = Set(try await store.allSites().map(\.id))
+        await store.close()
+        #expect(Set(printed).isSubset(of: stored))
+        #expect(stored.count <= printed.count + 1, "at most the insert in flight may be extra")
+
+        let connection = try SQLiteConnection(path: path + "/relyd.sqlite3")
+        #expect(try connection.query("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+        connection.close()
+    }
+}
+
+/// The permission bits of `path`.
+private func mode(of path: String) throws -> mode_t {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw StoreError(.io, "stat failed") }
+    return info.st_mode & 0o7777
+}
+
+/// The kind of error opening a store in `directory` throws, or nil when it opens (the store then closes on release).
+private func openError(_ directory: String) -> StoreError.Kind? {
+    do {
+        _ = try SQLiteSiteStore.open(directory: directory)
+        return nil
+    } catch {
+        return error.kind
+    }
+}
