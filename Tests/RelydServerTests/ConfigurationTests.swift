@@ -1,0 +1,55 @@
+import Foundation
+import RelydBasics
+import RelydServer
+import Testing
+
+/// The configuration file format and the documented sample.
+@Suite struct ConfigurationTests {
+    static let sampleURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("sample.cfg")
+
+    /// sample.cfg parses, documents every key, and states the defaults.
+    @Test func sample_documentsEveryKeyWithItsDefault() throws {
+        let text = try String(contentsOf: Self.sampleURL, encoding: .utf8)
+        #expect(try ConfigurationFile.parse(text, file: "sample.cfg") == Configuration())
+        let setKeys = text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }
+            .map { $0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces) }
+        #expect(setKeys.sorted() == ConfigurationFile.keyNames.sorted())
+    }
+
+    /// Values are read with their types.
+    @Test func values_areParsed() throws {
+        let configuration = try ConfigurationFile.parse("""
+            # comment
+            socket_path = "/run/relyd/relyd.sock"
+            socket_mode = 0600
+            log_level = debug
+            allow_http_loopback = yes
+            op_timeout_ms = 2500
+            ca_file = /etc/relyd/ca.pem
+            """, file: "t.cfg")
+        #expect(configuration.socketPath == "/run/relyd/relyd.sock")
+        #expect(configuration.socketMode == 0o600)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.allowHTTPLoopback)
+        #expect(configuration.opTimeoutMilliseconds == 2500)
+        #expect(configuration.caFile == "/etc/relyd/ca.pem")
+    }
+
+    /// A bad file is refused with the file, the line and the reason.
+    @Test(arguments: [
+        ("op_timeout_ms = 0", 1), ("\n\nnot a pair", 3), ("colour = blue", 1), ("socket_mode = 660", 1),
+        ("log_level = loud", 1), ("max_line_bytes = 1\n", 1), ("state_dir = a\nstate_dir = b", 2),
+        ("allow_http_loopback = maybe", 1),
+    ])
+    func badFile_isRefusedWithItsLine(text: String, line: Int) {
+        #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }
+        do {
+            _ = try ConfigurationFile.parse(text, file: "bad.cfg")
+        } catch {
+            #expect(error.file == "bad.cfg")
+            #expect(error.line == line)
+        }
+    }
+}

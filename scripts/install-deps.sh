@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what relyd needs to build and test, when missing: the C libraries it links (OpenSSL 3 libcrypto,
+# SQLite 3, libcurl with OpenSSL) and what the integration tests drive (Python requests for ../shared/op/login.py,
+# Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use).
+set -euo pipefail
+
+packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 openssl)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(glewlwyd rnbyc)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >/dev/null
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! python3 -c "import requests" 2>/dev/null; then
+  python3 -m pip install -q requests
+fi
+if ! command -v swift >/dev/null; then
+  echo "swift is not on PATH: install the Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2
+  exit 1
+fi
