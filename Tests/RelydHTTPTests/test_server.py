@@ -16,6 +16,7 @@ Routes:
   GET  /status/N          empty response with status N
   GET  /continue          an interim "100 Continue" block with its own header, then 200
   GET  /headers           repeated and mixed-case response headers
+  GET  /peer              the client's TCP port (equal ports on two requests mean the connection was reused)
 """
 import http.server
 import json
@@ -90,6 +91,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n")
             self.wfile.flush()
             self._send(200, b"after continue", [("X-Final", "yes")])
+        elif path == "/peer":
+            self._send(200, str(self.client_address[1]).encode())
         elif path == "/headers":
             self._send(200, b"h", [("X-Mixed-Case", "Value"), ("X-Repeated", "first"), ("X-Repeated", "second")])
         else:
