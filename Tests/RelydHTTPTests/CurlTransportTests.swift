@@ -314,9 +314,10 @@ struct CurlHTTPTests {
     @Test func cancelledBeforeSendingFailsAtOnce() async throws {
         let transport = CurlTransport()
         defer { transport.shutdown() }
+        let request = HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:9/")))
         let task = Task { () async -> HTTPTransportError? in
             withUnsafeCurrentTask { $0?.cancel() }
-            return await sendError(transport, HTTPRequest(url: try! #require(URL(string: "http://127.0.0.1:9/"))))
+            return await sendError(transport, request)
         }
         #expect(await task.value == .timedOut("request cancelled"))
     }
@@ -358,15 +359,24 @@ struct CurlHTTPSTests {
     }
 
     @Test func hostNameIsVerified() async throws {
-        // The certificate covers 127.0.0.1, ::1 and localhost, but not 127.0.0.2 (which also reaches the server
-        // on Linux, as all of 127/8 is loopback, and the server is bound to 127.0.0.1 only, so use a name instead).
         let ca = try TestCA.main.get()
-        let server = try TestServer.https()
         let transport = CurlTransport(configuration: .init(caFile: ca.caFile))
         defer { transport.shutdown() }
 
-        let byName = try await transport.send(HTTPRequest(url: server.url("/json", host: "localhost")))
+        // The certificate names 127.0.0.1, ::1 and localhost.
+        let byName = try await transport.send(HTTPRequest(url: try TestServer.https().url("/json", host: "localhost")))
         #expect(byName.status == 200)
+
+        // 127.0.0.2 is loopback too (all of 127/8 is on Linux) but not in the certificate: a trusted chain for the
+        // wrong name must fail.
+        let server = try TestServer(tls: ca, host: "127.0.0.2")
+        defer { server.stop() }
+        let error = await sendError(transport, HTTPRequest(url: server.url("/json")))
+        guard case .unreachable(let message)? = error else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
+        #expect(message.lowercased().contains("certificate"), "\(message)")
     }
 
     @Test func withoutTheCAVerificationFails() async throws {

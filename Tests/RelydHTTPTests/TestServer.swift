@@ -14,6 +14,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 final class TestServer: @unchecked Sendable {
     let port: Int
     let scheme: String
+    let host: String
     private let process: Process
     private let stdin: Pipe
 
@@ -33,11 +34,12 @@ final class TestServer: @unchecked Sendable {
         .appendingPathComponent("test_server.py").path
 
     /// Starts the server; with `tls`, it serves HTTPS with a certificate for 127.0.0.1 issued by `tls.caFile`.
-    init(tls: TestCA? = nil) throws(TestSetupError) {
+    init(tls: TestCA? = nil, host: String = "127.0.0.1") throws(TestSetupError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", TestServer.scriptPath]
         if let tls { arguments += ["--cert", tls.serverChain, "--key", tls.serverKey] }
+        arguments += ["--host", host]
         process.arguments = arguments
         let stdin = Pipe()
         let stdout = Pipe()
@@ -63,13 +65,15 @@ final class TestServer: @unchecked Sendable {
         }
         self.port = port
         self.scheme = tls == nil ? "http" : "https"
+        self.host = host
         self.process = process
         self.stdin = stdin
     }
 
-    func url(_ path: String, host: String = "127.0.0.1") -> URL {
+    /// A URL on this server; `host` replaces the address it is bound to (e.g. with a name for it).
+    func url(_ path: String, host: String? = nil) -> URL {
         // Force-unwrap is fine here: test-controlled input.
-        URL(string: "\(scheme)://\(host):\(port)\(path)")!
+        URL(string: "\(scheme)://\(host ?? self.host):\(port)\(path)")!
     }
 
     func stop() {

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A small HTTP(S) server for RelydHTTPTests. Standard library only.
 
-usage: test_server.py [--cert CHAIN.pem --key KEY.pem]
+usage: test_server.py [--cert CHAIN.pem --key KEY.pem] [--host ADDRESS]
 
-Binds 127.0.0.1 on a free port, prints "PORT <n>" on stdout once listening, and serves until stdin is closed
+Binds ADDRESS (default 127.0.0.1; use another loopback address, never a public one) on a free port, prints "PORT <n>" on stdout once listening, and serves until stdin is closed
 (the test process exits or closes the pipe) or it receives SIGTERM.
 
 Routes:
@@ -113,15 +113,18 @@ class Server(http.server.ThreadingHTTPServer):
 def main():
     args = sys.argv[1:]
     cert = key = None
+    host = "127.0.0.1"
     while args:
         flag = args.pop(0)
         if flag == "--cert":
             cert = args.pop(0)
         elif flag == "--key":
             key = args.pop(0)
+        elif flag == "--host":
+            host = args.pop(0)
         else:
             sys.exit("unknown argument " + flag)
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server((host, 0), Handler)
     if cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
