@@ -53,6 +53,9 @@ public final class CurlTransport: HTTPTransport {
     /// the built-in bundle file, but the built-in `CURLOPT_CAPATH` directory, which holds the same system
     /// certificates, stays in force. Set `trustSystemStore = false` to trust `caFile`/`caDirectory` only (pinning a
     /// private OP's CA); with neither set, every HTTPS request then fails verification.
+    /// Caveat (OpenSSL looks issuers up by subject name): a CA in `caFile` whose subject equals that of a different
+    /// CA in the directory shadows it, so certificates issued by the directory's CA then fail. Give private CAs
+    /// distinctive names.
     /// libcurl caches the parsed CA store for 24 hours (`CURLOPT_CA_CACHE_TIMEOUT`'s default): changing the files
     /// on disk takes effect with a new transport.
     public struct Configuration: Sendable, Equatable {
