@@ -58,7 +58,7 @@ let package = Package(
                 path: "Tests/RelydTestSupport"),
         .testTarget(name: "RelydProtocolTests", dependencies: ["RelydProtocol"]),
         .testTarget(name: "RelydCryptoTests", dependencies: ["RelydCrypto"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RelydHTTPTests", dependencies: ["RelydHTTP"]),
+        .testTarget(name: "RelydHTTPTests", dependencies: ["RelydHTTP"], exclude: ["test_server.py"]),
         .testTarget(name: "RelydStoreTests", dependencies: ["RelydStore", "RelydBasics"]),
         .testTarget(name: "RelydOIDCTests",
                     dependencies: ["RelydOIDC", "RelydTestSupport", "RelydCrypto"], resources: [.copy("Fixtures")]),
