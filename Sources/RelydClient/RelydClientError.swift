@@ -12,7 +12,7 @@ import RelydProtocol
 /// | `connection_failed` | the socket could not be opened, or the request could not be written (no byte of it reached the daemon) | no |
 /// | `connection_lost` | the connection broke after the request was written, before its response arrived | maybe |
 /// | `timeout` | no response within the client's timeout; a late response is discarded | maybe |
-/// | `protocol_violation` | the daemon sent something that is not a response to this request: not a JSON response line, an id no request was given, or `data` that does not decode as the command's result. The connection is closed. | maybe |
+/// | `protocol_violation` | the daemon sent something that is not a response to this request: not a JSON response line or an id no request was given (both close the connection), or `data` that does not decode as the command's result | maybe |
 /// | `cancelled` | the calling task was cancelled while waiting | maybe |
 /// | `invalid_request_line` | ``RelydClient/sendRaw(_:)`` was given a line with a line break in it; nothing was sent | no |
 ///
