@@ -1,0 +1,81 @@
+import RelydProtocol
+
+/// The commands this library knows, with the wire type of each parameter: the one table `relyctl` reads to turn
+/// `--name value` into typed JSON and to print its help.
+///
+/// Names and summaries come from the descriptors in RelydProtocol. The parameter kinds and requiredness are
+/// written here by hand (the descriptors' Codable types cannot be asked for them); a test checks that every
+/// descriptor's `parameterNames` equals the names listed here, so the table cannot drift silently.
+public enum CommandCatalog {
+    /// How a parameter is written on the wire.
+    public enum Kind: String, Sendable, Equatable {
+        /// A JSON string.
+        case string
+        /// A JSON array of strings; on the command line repeated or comma-separated.
+        case strings = "array of strings"
+        /// A JSON integer.
+        case integer
+        /// A JSON object of string values; on the command line written as that JSON object.
+        case object = "object of strings"
+    }
+
+    public struct Parameter: Sendable, Equatable {
+        public var name: String
+        public var kind: Kind
+        public var isRequired: Bool
+    }
+
+    public struct Command: Sendable {
+        public var name: String
+        public var summary: String
+        public var parameters: [Parameter]
+        /// The descriptor's own list of accepted names, for the consistency test.
+        public var declaredParameterNames: Set<String>
+
+        public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+    }
+
+    public static let commands: [Command] = [
+        entry(RegisterSite.self, [
+            ("op_host", .string, true),
+            ("authorization_redirect_uri", .string, true),
+            ("post_logout_redirect_uri", .string, false),
+            ("scope", .strings, false),
+            ("client_name", .string, false),
+            ("grant_types", .strings, false),
+            ("response_types", .strings, false),
+            ("token_endpoint_auth_method", .string, false),
+            ("id_token_signed_response_alg", .string, false),
+            ("client_id", .string, false),
+            ("client_secret", .string, false),
+        ]),
+        entry(GetAuthorizationURL.self, [
+            ("oxd_id", .string, true),
+            ("scope", .strings, false),
+            ("acr_values", .strings, false),
+            ("prompt", .string, false),
+            ("max_age", .integer, false),
+            ("custom_parameters", .object, false),
+        ]),
+        entry(GetTokensByCode.self, [
+            ("oxd_id", .string, true),
+            ("code", .string, true),
+            ("state", .string, true),
+            ("iss", .string, false),
+        ]),
+        entry(GetUserInfo.self, [
+            ("oxd_id", .string, true),
+            ("access_token", .string, true),
+        ]),
+        entry(Health.self, []),
+    ]
+
+    public static func command(named name: String) -> Command? { commands.first { $0.name == name } }
+
+    private static func entry<C: CommandDescriptor>(_ descriptor: C.Type,
+                                                    _ parameters: [(String, Kind, Bool)]) -> Command {
+        Command(name: C.name, summary: C.summary,
+                parameters: parameters.map { Parameter(name: $0.0, kind: $0.1, isRequired: $0.2) },
+                declaredParameterNames: C.Parameters.parameterNames)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import RelydProtocol
+
+/// An async client of the relyd daemon over its Unix socket.
+///
+/// ```swift
+/// import RelydClient
+///
+/// let relyd = RelydClient(socketPath: "/run/relyd/relyd.sock")     // or RelydClient() for $RELYD_SOCKET
+/// let site = try await relyd.registerSite(opHost: "https://op.example",
+///                                         authorizationRedirectURI: "https://app.example/callback")
+/// let login = try await relyd.authorizationURL(oxdID: site.oxdID, scope: ["openid", "email"])
+/// // send the browser to login.authorizationURL; the OP redirects back with code and state
+/// do {
+///     let tokens = try await relyd.tokensByCode(oxdID: site.oxdID, code: code, state: state)
+///     let user = try await relyd.userInfo(oxdID: site.oxdID, accessToken: tokens.accessToken)
+///     print(tokens.idTokenClaims["sub"] ?? .null, user.claims["email"] ?? .null)
+/// } catch where error.errorCode == .invalidState {
+///     // stale or replayed callback: start the login again
+/// }
+/// ```
+///
+/// One client holds one connection, opened on the first request and reopened when it broke. Requests from any
+/// number of tasks are pipelined on it: each gets a fresh integer `id` and its response is matched by that id
+/// (the daemon answers in request order, but the client does not rely on it; a response that answers no waiting
+/// request is a `protocol_violation` and closes the connection).
+///
+/// Every request has a timeout (default 30 s: the daemon may wait on the OP). Errors are one type,
+/// ``RelydClientError``, whose `code` is the daemon's stable wire code or a local one; its documentation lists
+/// which failures guarantee that the daemon did nothing. A request is written at most once: the client reconnects
+/// and writes it again only when the connection was found closed before any byte of it went out. It never
+/// resends a request that may have reached the daemon, because commands are not idempotent (`register_site`
+/// registers a new client at the OP each time).
+///
+/// The socket is blocking and never touched from the Swift cooperative pool: writes run on a private serial
+/// Dispatch queue, reads on one thread per connection, and callers await continuations.
+public final class RelydClient: Sendable {
+    /// The daemon's socket path.
+    public let socketPath: String
+    /// How long one request may wait for its response.
+    public let timeout: Duration
+    private let core: ClientCore
+
+    /// `$RELYD_SOCKET` when set and not empty, otherwise `./.relyd/relyd.sock` (the daemon's embedded default).
+    public static var defaultSocketPath: String {
+        if let path = ProcessInfo.processInfo.environment["RELYD_SOCKET"], !path.isEmpty { return path }
+        return "./.relyd/relyd.sock"
+    }
+
+    /// Creates a client; nothing is connected until the first request.
+    ///
+    /// - Parameters:
+    ///   - socketPath: the daemon's Unix socket.
+    ///   - timeout: the longest wait for one response, also the longest a write may block.
+    ///   - maximumResponseLength: the longest response line accepted, in bytes; a longer one is a
+    ///     `protocol_violation`.
+    public init(socketPath: String = RelydClient.defaultSocketPath, timeout: Duration = .seconds(30),
+                maximumResponseLength: Int = 16 * 1024 * 1024) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+        let parts = timeout.components
+        let seconds = max(0.001, Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
+        core = ClientCore(socketPath: socketPath, timeoutSeconds: seconds,
+                          maximumResponseLength: max(1024, maximumResponseLength))
+    }
+
+    deinit { core.shutDown() }
+
+    /// Closes the connection. Requests still waiting fail with `connection_lost`, later ones with
+    /// `connection_failed`.
+    public func close() { core.shutDown() }
+
+    // MARK: - Sending
+
+    /// Sends one command and returns its typed result.
+    ///
+    /// - Throws: ``RelydClientError`` with the daemon's code (`invalid_state`, …) or a local one
+    ///   (`connection_failed`, `connection_lost`, `timeout`, `protocol_violation`, `cancelled`).
+    public func send<C: CommandDescriptor>(_ command: C.Type, _ parameters: C.Parameters)
+        async throws(RelydClientError) -> C.Result
+    {
+        let line = try await exchange(command: C.name, parameters: parameters)
+        return try Wire.decodeResult(C.Result.self, from: line, command: C.name)
+    }
+
+    /// Sends a command by name with untyped parameters and returns the response's `data` as JSON; for tools such
+    /// as `relyctl` and for commands newer than this library.
+    public func send(command: String, parameters: [String: JSONValue]) async throws(RelydClientError) -> JSONValue {
+        let line = try await exchange(command: command, parameters: parameters)
+        return try Wire.decodeResult(JSONValue.self, from: line, command: command)
+    }
+
+    /// Sends one request line as it is and returns the response line (without its newline).
+    ///
+    /// The daemon's answer is returned even when it is an error response: only failures of the connection
+    /// throw. When `line` is a JSON object whose `id` is absent, a string or a number, the client swaps in its
+    /// own id so that the line can share the connection with other requests, and puts the caller's id back in
+    /// the response (`null` when there was none); the response is then re-encoded with sorted keys. Any other
+    /// line (not JSON, not an object, an `id` of the wrong type) goes out byte for byte, and its response,
+    /// which carries a null id, is matched by order.
+    ///
+    /// - Throws: `invalid_request_line` when `line` contains a line break; otherwise connection-level codes.
+    public func sendRaw(_ line: String) async throws(RelydClientError) -> String {
+        var bytes = Array(line.utf8)
+        while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+        guard !bytes.contains(0x0A) else {
+            throw RelydClientError(.invalidRequestLine, "a request must be one line")
+        }
+        let id = core.allocateID()
+        let substitution = Wire.substituteID(in: bytes, with: id)
+        let response = try await core.exchange(id: id, line: (substitution?.line ?? bytes) + [0x0A]).get()
+        guard let substitution else { return String(decoding: response, as: UTF8.self) }
+        return try Wire.restoreID(substitution.originalID, in: response)
+    }
+
+    private func exchange(command: String, parameters: some Encodable & Sendable)
+        async throws(RelydClientError) -> [UInt8]
+    {
+        let id = core.allocateID()
+        let line = try Wire.requestLine(id: id, command: command, parameters: parameters)
+        return try await core.exchange(id: id, line: line).get()
+    }
+
+    // MARK: - Commands
+
+    /// `register_site`: discovers the OP and registers a client (or adopts `clientID`/`clientSecret`).
+    public func registerSite(opHost: String, authorizationRedirectURI: String, postLogoutRedirectURI: String? = nil,
+                             scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
+                             responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
+                             idTokenSignedResponseAlg: String? = nil, clientID: String? = nil,
+                             clientSecret: String? = nil) async throws(RelydClientError) -> RegisterSite.Result
+    {
+        try await send(RegisterSite.self, .init(
+            opHost: opHost, authorizationRedirectURI: authorizationRedirectURI,
+            postLogoutRedirectURI: postLogoutRedirectURI, scope: scope, clientName: clientName,
+            grantTypes: grantTypes, responseTypes: responseTypes, tokenEndpointAuthMethod: tokenEndpointAuthMethod,
+            idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret))
+    }
+
+    /// `get_authorization_url`: a login URL with fresh state, nonce and PKCE.
+    public func authorizationURL(oxdID: String, scope: [String]? = nil, acrValues: [String]? = nil,
+                                 prompt: String? = nil, maxAge: Int? = nil, customParameters: [String: String]? = nil)
+        async throws(RelydClientError) -> GetAuthorizationURL.Result
+    {
+        try await send(GetAuthorizationURL.self, .init(
+            oxdID: oxdID, scope: scope, acrValues: acrValues, prompt: prompt, maxAge: maxAge,
+            customParameters: customParameters))
+    }
+
+    /// `get_tokens_by_code`: redeems the code and state from the OP's redirect; the ID token is validated.
+    public func tokensByCode(oxdID: String, code: String, state: String, iss: String? = nil)
+        async throws(RelydClientError) -> GetTokensByCode.Result
+    {
+        try await send(GetTokensByCode.self, .init(oxdID: oxdID, code: code, state: state, iss: iss))
+    }
+
+    /// `get_user_info`: the userinfo claims for an access token.
+    public func userInfo(oxdID: String, accessToken: String) async throws(RelydClientError) -> GetUserInfo.Result {
+        try await send(GetUserInfo.self, .init(oxdID: oxdID, accessToken: accessToken))
+    }
+
+    /// `health`: the daemon's status, version and uptime.
+    public func health() async throws(RelydClientError) -> Health.Result {
+        try await send(Health.self, NoParameters())
+    }
+}
