@@ -10,9 +10,10 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case invalidUTF8 = "invalid_utf8"
     /// The line is not valid JSON.
     case invalidJSON = "invalid_json"
-    /// The line is JSON but not a request object: not an object, or `id` or `params` of the wrong type.
+    /// The line is JSON but not a request object: not an object, an `id` that is not a string or number, a
+    /// `command` that is not a string, a `params` that is not an object, or an unknown top-level member.
     case invalidRequest = "invalid_request"
-    /// The request has no `command` member, or it is not a string.
+    /// The request has no `command` member, or it is null.
     case missingCommand = "missing_command"
     /// No command has that name.
     case unknownCommand = "unknown_command"
