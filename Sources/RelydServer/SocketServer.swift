@@ -256,6 +256,8 @@ public final class SocketServer: Sendable {
         var trackedConnections = 0
         /// The most bytes any connection's framer has held for an unfinished line.
         var peakBufferedLineBytes = 0
+        /// The most requests any connection has had queued or in flight at once.
+        var peakPendingRequests = 0
         /// Connections accepted and served since start.
         var acceptedConnections = 0
         /// Connections accepted and closed at once because `maxConnections` were open.
@@ -597,7 +599,11 @@ final class EventLoop: @unchecked Sendable {
             statistics.peakBufferedLineBytes = max(
                 statistics.peakBufferedLineBytes, connection.framer.bufferedByteCount)
             guard !frames.isEmpty else { return }
-            connection.shared.state.withLock { $0.pending += frames.count }
+            let pending = connection.shared.state.withLock { state in
+                state.pending += frames.count
+                return state.pending
+            }
+            statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
             for frame in frames { connection.continuation.yield(frame) }
         case .endOfFile:
             // The client closed its write side; it may still read. Answer what was asked, then close.
