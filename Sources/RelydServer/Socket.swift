@@ -29,6 +29,8 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     case notASocket(path: String)
     /// A descriptor handed over for adoption is not a listening stream socket.
     case notAListeningSocket(descriptor: Int32, reason: String)
+    /// ``SocketServer/start()`` was called on a server that was already started or stopped.
+    case alreadyStarted
     /// The parent directory of the socket path is missing and so is its own parent (relyd creates one level only).
     case parentDirectoryMissing(path: String)
 
@@ -46,6 +48,8 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path) exists and is not a socket; refusing to replace it"
         case .notAListeningSocket(let descriptor, let reason):
             return "descriptor \(descriptor) is not a listening Unix stream socket: \(reason)"
+        case .alreadyStarted:
+            return "the socket server was already started"
         case .parentDirectoryMissing(let path):
             return "the directory that should contain the socket's directory does not exist: \(path)"
         }
@@ -312,6 +316,17 @@ enum Syscall {
         }
         guard try socketOption(fd, SO_TYPE) == Int32(SOCK_STREAM.rawValue) else {
             throw .notAListeningSocket(descriptor: fd, reason: "not a stream socket")
+        }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                retryingUnchecked { getsockname(fd, address, &length) }
+            }
+        }
+        _ = try named.get(function: "getsockname", path: nil)
+        guard address.ss_family == sa_family_t(AF_UNIX) else {
+            throw .notAListeningSocket(descriptor: fd, reason: "not a Unix domain socket")
         }
         guard try socketOption(fd, SO_ACCEPTCONN) == 1 else {
             throw .notAListeningSocket(descriptor: fd, reason: "not listening")

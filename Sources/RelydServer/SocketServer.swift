@@ -88,10 +88,11 @@ public struct SocketServerConfiguration: Sendable {
 /// - A line longer than `maxLineBytes` gets `request_too_large` (`id` null) in its place, and the connection stays
 ///   usable: the bytes up to the next `"\n"` are discarded.
 /// - Over `maxConnections`, a new connection is accepted and closed immediately (no response line: there is no
-///   error code for it), and a warning is logged.
+///   error code for it), and a warning is logged. A closed connection whose request is still running counts until
+///   that request ends.
 /// - A client that shuts down its write side still gets every response, then the server closes. A client that
-///   disconnects with requests in flight: their handler calls still finish, their results are discarded, and the
-///   descriptor is closed exactly once.
+///   disconnects with a request in flight: that handler call still finishes and its result is discarded; requests
+///   it had queued behind it are dropped unstarted; the descriptor is closed exactly once, at once.
 public final class SocketServer: Sendable {
     public let configuration: SocketServerConfiguration
     let handler: any RequestLineHandler
@@ -153,7 +154,7 @@ public final class SocketServer: Sendable {
             state.phase = .running
             return true
         }
-        guard claimed else { throw SocketError.system(function: "start", errno: EALREADY, path: configuration.socketPath) }
+        guard claimed else { throw SocketError.alreadyStarted }
 
         var listener: Int32 = -1
         var identity: SocketFileIdentity?
@@ -179,7 +180,19 @@ public final class SocketServer: Sendable {
                 Syscall.close(listener)
                 if let identity { Syscall.unlinkIfUnchanged(configuration.socketPath, identity: identity) }
             }
-            lifecycle.withLock { $0.phase = .idle }
+            // A stop() that raced with this start is waiting for a loop that will never run: release it.
+            let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+                guard state.phase == .stopping else {
+                    state.phase = .idle
+                    return []
+                }
+                state.phase = .stopped
+                state.loopExited = true
+                let waiters = state.exitWaiters
+                state.exitWaiters = []
+                return waiters
+            }
+            for waiter in waiters { waiter.resume() }
             throw error
         }
 
@@ -198,12 +211,13 @@ public final class SocketServer: Sendable {
     /// closes every connection, unlinks the socket file the server created and ends the loop thread. Requests
     /// still running at the deadline are cancelled and their results discarded. Safe to call more than once.
     public func stop(drainTimeout: Duration) async {
-        enum Action { case none, wait, signal }
+        enum Action { case none, closeAdopted, wait, signal }
         let action: Action = lifecycle.withLock { state in
             switch state.phase {
             case .idle:
                 state.phase = .stopped
-                return .none
+                state.loopExited = true
+                return .closeAdopted
             case .running:
                 state.phase = .stopping
                 return .signal
@@ -215,10 +229,9 @@ public final class SocketServer: Sendable {
         }
         switch action {
         case .none:
-            if let adoptedDescriptor, lifecycle.withLock({ !$0.loopExited }) {
-                lifecycle.withLock { $0.loopExited = true }
-                Syscall.close(adoptedDescriptor)
-            }
+            return
+        case .closeAdopted:
+            if let adoptedDescriptor { Syscall.close(adoptedDescriptor) }
             return
         case .signal:
             inbox.requestStop(deadline: ContinuousClock.now + drainTimeout)
@@ -283,7 +296,11 @@ final class LoopInbox: Sendable {
     private let state = Mutex(State())
 
     func attach(wakeFD: Int32) {
-        state.withLock { $0.wakeFD = wakeFD; $0.wakePending = false }
+        state.withLock { state in
+            state.wakeFD = wakeFD
+            state.wakePending = false
+            if state.stopDeadline != nil { Self.wake(&state) }  // stop() raced with start()
+        }
     }
 
     /// Forgets the eventfd; the caller closes it.
@@ -477,7 +494,9 @@ final class EventLoop: @unchecked Sendable {
                 pauseAccepting()
                 return
             }
-            guard openConnections < configuration.maxConnections else {
+            // Counts closed connections whose last request is still running too, so a client that connects,
+            // queues slow requests and leaves, over and over, cannot pile up unbounded work.
+            guard connections.count < configuration.maxConnections else {
                 Syscall.close(fd)
                 statistics.refusedConnections += 1
                 logger.warning(
@@ -541,6 +560,13 @@ final class EventLoop: @unchecked Sendable {
         peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxLineBytes: Int
     ) async {
         for await frame in frames {
+            // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
+            // was started before and completes; its result is discarded below.)
+            let abandoned = shared.state.withLock { state in
+                if state.closed { state.pending -= 1 }
+                return state.closed
+            }
+            if abandoned { continue }
             var response: [UInt8]
             switch frame {
             case .line(let line):

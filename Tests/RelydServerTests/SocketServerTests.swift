@@ -196,6 +196,7 @@ struct SocketServerTests {
         #expect(await eventually { fixture.server.statistics.trackedConnections == 0 })
         #expect(await eventually { openDescriptorCount() == baseline })
         #expect(fixture.server.statistics.openConnections == 0)
+        #expect(!fixture.handler.log.started.contains("queued-after"))  // queued behind a vanished client: dropped
         await fixture.finish()
     }
 
@@ -283,7 +284,7 @@ struct SocketServerTests {
     /// A socket path that cannot fit in sun_path is rejected when the server is made.
     @Test func tooLongPath_isRejected() throws {
         let path = "/tmp/" + String(repeating: "p", count: 120)
-        #expect(throws: SocketError.self) {
+        #expect(throws: SocketError.pathTooLong(path: path, byteCount: 125, limit: 108)) {
             _ = try SocketServer(
                 configuration: SocketServerConfiguration(socketPath: path), handler: EchoHandler(),
                 logger: .discarding)
@@ -401,7 +402,7 @@ struct SocketServerTests {
         #expect(fixture.server.statistics.refusedConnections == 1)
         #expect(fixture.logs.all.contains { $0.level == .warning && $0.message.contains("too many connections") })
         first.close()
-        #expect(await eventually { fixture.server.statistics.openConnections == 1 })
+        #expect(await eventually { fixture.server.statistics.trackedConnections == 1 })
         let reply = try await onThread {
             let client = try fixture.client()
             try client.send("room-again\n")
@@ -453,14 +454,37 @@ struct SocketServerTests {
         #expect(fcntl(fd, F_GETFD) == -1)  // the server owned and closed it
     }
 
-    /// A descriptor that is not a listening socket is refused for adoption.
+    /// start() twice is refused; stop() before start() and stop() twice are harmless.
+    @Test func lifecycleMisuse_isHarmless() async throws {
+        let fixture = try ServerFixture.start()
+        #expect(throws: SocketError.alreadyStarted) { try fixture.server.start() }
+        await fixture.server.stop(drainTimeout: .seconds(5))
+        await fixture.server.stop(drainTimeout: .seconds(5))
+        #expect(throws: SocketError.alreadyStarted) { try fixture.server.start() }
+        removeTree(fixture.directory)
+
+        let neverStarted = try SocketServer(
+            configuration: SocketServerConfiguration(socketPath: fixture.path), handler: EchoHandler(),
+            logger: .discarding)
+        await neverStarted.stop(drainTimeout: .seconds(1))
+    }
+
+    /// A descriptor that is not a listening Unix stream socket (unbound socket, TCP listener, pipe) is refused.
     @Test func adoptingANonListeningDescriptor_isRefused() throws {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { close(fd) }
-        #expect(throws: SocketError.self) {
-            _ = try SocketServer(
-                adoptingListeningDescriptor: fd, configuration: SocketServerConfiguration(socketPath: "/unused"),
-                handler: EchoHandler(), logger: .discarding)
+        let unbound = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(unbound) }
+        let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(tcp) }
+        #expect(listen(tcp, 1) == 0)  // listens on an ephemeral port
+        var pipeEnds: [Int32] = [-1, -1]
+        #expect(pipe(&pipeEnds) == 0)
+        defer { pipeEnds.forEach { _ = close($0) } }
+        for fd in [unbound, tcp, pipeEnds[0]] {
+            #expect(throws: SocketError.self) {
+                _ = try SocketServer(
+                    adoptingListeningDescriptor: fd, configuration: SocketServerConfiguration(socketPath: "/unused"),
+                    handler: EchoHandler(), logger: .discarding)
+            }
         }
     }
 }
