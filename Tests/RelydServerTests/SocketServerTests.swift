@@ -3,12 +3,11 @@ import Glibc
 import RelydBasics
 import RelydProtocol
 @testable import RelydServer
-import Synchronization
 import Testing
 
 /// Collects log events in memory.
 final class CollectingLogSink: LogSink {
-    private let events = Mutex<[LogEvent]>([])
+    private let events = Locked<[LogEvent]>([])
     func write(_ event: LogEvent) { events.withLock { $0.append(event) } }
     var all: [LogEvent] { events.withLock { $0 } }
 }

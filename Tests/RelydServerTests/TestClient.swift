@@ -7,8 +7,7 @@
 
 import Foundation
 import Glibc
-import RelydServer
-import Synchronization
+@testable import RelydServer
 
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
@@ -143,7 +142,7 @@ func removeTree(_ path: String) {
 
 /// A latch the test opens; handler calls for lines starting with "block" wait on it.
 final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
         await withCheckedContinuation { continuation in
@@ -169,7 +168,7 @@ final class Gate: Sendable {
 
 /// Records which lines the handler started and finished.
 final class HandlerLog: Sendable {
-    private let state = Mutex<(started: [String], finished: [String])>(([], []))
+    private let state = Locked<(started: [String], finished: [String])>(([], []))
 
     func start(_ line: String) { state.withLock { $0.started.append(line) } }
     func finish(_ line: String) { state.withLock { $0.finished.append(line) } }
