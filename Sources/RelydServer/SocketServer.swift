@@ -13,7 +13,9 @@
 //
 // Memory is bounded whatever a client sends: the framer holds at most `maxLineBytes`; the loop stops reading a
 // connection (drops EPOLLIN) while `maxPipelinedRequestsPerConnection` requests are queued or in flight or while its
-// outbox holds more than `maxOutboxBytes`, and reads at most 64 KiB per turn.
+// outbox holds more than `maxOutboxBytes`, and reads at most 64 KiB per turn, so at most that many lines plus one
+// read's worth are queued. The task does not start the next request while more than `maxOutboxBytes` are unsent,
+// so a client that never reads costs at most `maxOutboxBytes` plus one response.
 
 import CLinux
 import Foundation
@@ -270,6 +272,8 @@ public final class SocketServer: Sendable {
         var peakBufferedLineBytes = 0
         /// The most requests any connection has had queued or in flight at once.
         var peakPendingRequests = 0
+        /// The most response bytes any connection has had waiting to be sent.
+        var peakUnsentBytes = 0
         /// Connections accepted and served since start.
         var acceptedConnections = 0
         /// Connections accepted and closed at once because `maxConnections` were open.
@@ -369,9 +373,51 @@ final class ConnectionShared: Sendable {
         var closed = false
         /// The task has left its loop; it will touch nothing any more.
         var taskDone = false
+        /// Response bytes produced and not yet sent: the outbox plus what the loop holds in its write buffer.
+        var unsentBytes = 0
+        /// The task, waiting for `unsentBytes` to fall to the limit before it answers the next request.
+        var drainWaiter: CheckedContinuation<Void, Never>?
     }
 
     let state = Locked(State())
+
+    /// Suspends the task while more than `limit` response bytes are unsent and the connection is open, so a client
+    /// that does not read cannot make the server hold more than `limit` plus one response.
+    func waitForRoom(limit: Int) async {
+        guard state.withLock({ !$0.closed && $0.unsentBytes > limit }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                if state.closed || state.unsentBytes <= limit { return true }
+                state.drainWaiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// The loop sent `count` bytes; wakes the task if that made room.
+    func didSend(_ count: Int, limit: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.unsentBytes -= count
+            guard state.unsentBytes <= limit, let waiter = state.drainWaiter else { return nil }
+            state.drainWaiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The descriptor is closed: drop unsent bytes, discard future responses, release a waiting task.
+    func markClosed() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            state.outbox = []
+            state.unsentBytes = 0
+            let waiter = state.drainWaiter
+            state.drainWaiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
 }
 
 // MARK: - The event loop (confined to its thread)
@@ -549,10 +595,11 @@ final class EventLoop: @unchecked Sendable {
             openConnections += 1
             statistics.acceptedConnections += 1
             connection.task = Task { [handler = server.handler, inbox = server.inbox, shared = connection.shared,
-                                      maxLineBytes = configuration.maxLineBytes] in
+                                      maxLineBytes = configuration.maxLineBytes,
+                                      maxOutboxBytes = configuration.maxOutboxBytes] in
                 await Self.serve(
                     stream, shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
-                    maxLineBytes: maxLineBytes)
+                    maxLineBytes: maxLineBytes, maxOutboxBytes: maxOutboxBytes)
             }
             connectionLogger.debug("connection accepted")
         }
@@ -576,7 +623,7 @@ final class EventLoop: @unchecked Sendable {
     /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
     private static func serve(
         _ frames: AsyncStream<LineFramer.Frame>, shared: ConnectionShared, handler: any RequestLineHandler,
-        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxLineBytes: Int
+        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxLineBytes: Int, maxOutboxBytes: Int
     ) async {
         for await frame in frames {
             // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
@@ -596,10 +643,14 @@ final class EventLoop: @unchecked Sendable {
             }
             if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
             shared.state.withLock { state in
-                if !state.closed { state.outbox.append(contentsOf: response) }
+                if !state.closed {
+                    state.outbox.append(contentsOf: response)
+                    state.unsentBytes += response.count
+                }
                 state.pending -= 1
             }
             inbox.markDirty(id)
+            await shared.waitForRoom(limit: maxOutboxBytes)
         }
         shared.state.withLock { $0.taskDone = true }
         inbox.markDirty(id)
@@ -663,10 +714,8 @@ final class EventLoop: @unchecked Sendable {
     private func service(_ connection: Connection) {
         if connection.descriptorOpen { flush(connection) }
         if connection.descriptorOpen { updateInterest(connection) }
-        let (taskDone, outboxEmpty) = connection.shared.state.withLock { ($0.taskDone, $0.outbox.isEmpty) }
-        if connection.descriptorOpen, connection.readingStopped, taskDone, outboxEmpty,
-            connection.unsentInWriteBuffer == 0
-        {
+        let (taskDone, unsent) = connection.shared.state.withLock { ($0.taskDone, $0.unsentBytes) }
+        if connection.descriptorOpen, connection.readingStopped, taskDone, unsent == 0 {
             close(connection, reason: "finished")
         }
         if !connection.descriptorOpen, taskDone {
@@ -693,12 +742,13 @@ final class EventLoop: @unchecked Sendable {
             }
             if sent == 0 { return }  // the socket is full; EPOLLOUT will tell us when it drains
             connection.writeOffset += sent
+            connection.shared.didSend(sent, limit: configuration.maxOutboxBytes)
         }
     }
 
     private func updateInterest(_ connection: Connection) {
-        let (pending, queued) = connection.shared.state.withLock { ($0.pending, $0.outbox.count) }
-        let unsent = queued + connection.unsentInWriteBuffer
+        let (pending, unsent) = connection.shared.state.withLock { ($0.pending, $0.unsentBytes) }
+        statistics.peakUnsentBytes = max(statistics.peakUnsentBytes, unsent)
         var wanted: UInt32 = 0
         if !connection.readingStopped, pending < configuration.maxPipelinedRequestsPerConnection,
             unsent < configuration.maxOutboxBytes
@@ -723,10 +773,7 @@ final class EventLoop: @unchecked Sendable {
         openConnections -= 1
         try? Syscall.epollControl(epfd, .delete, connection.fd, events: 0, token: connection.id)
         Syscall.close(connection.fd)
-        connection.shared.state.withLock { state in
-            state.closed = true
-            state.outbox = []
-        }
+        connection.shared.markClosed()
         connection.writeBuffer = []
         connection.writeOffset = 0
         connection.readingStopped = true

@@ -381,6 +381,26 @@ struct SocketServerTests {
         await fixture.finish()
     }
 
+    /// A client that does not read its responses pauses its connection with bounded unsent bytes, and still gets
+    /// every response, in order, once it reads.
+    @Test func unreadResponses_pauseTheConnectionWithBoundedMemory() async throws {
+        let limit = 256 * 1024
+        let fixture = try ServerFixture.start { $0.maxOutboxBytes = limit }
+        let count = 100  // 100 × 64 KiB responses: far more than the limit plus the socket buffers
+        let client = try fixture.client()
+        try await onThread { try client.send((0..<count).map { "big-\($0)\n" }.joined()) }
+        #expect(await eventually { fixture.handler.log.finished.count >= 2 })
+        try await Task.sleep(for: .milliseconds(300))  // let the server produce all it is willing to
+        #expect(fixture.handler.log.started.count < count)
+        let bound = limit + 70_000  // the limit plus one response
+        #expect(fixture.server.statistics.peakUnsentBytes <= bound)
+
+        let replies = try await onThread { try (0..<count).map { _ in echoed(try client.readLine()) } }
+        #expect(replies == (0..<count).map { "big-\($0)" + EchoHandler.bigPadding })
+        #expect(fixture.server.statistics.peakUnsentBytes <= bound)
+        await fixture.finish()
+    }
+
     /// Beyond maxConnections a new client is accepted and closed at once, and a warning is logged.
     @Test func connectionsBeyondTheLimit_areClosedImmediately() async throws {
         let fixture = try ServerFixture.start { $0.maxConnections = 2 }

@@ -177,8 +177,9 @@ final class HandlerLog: Sendable {
 }
 
 /// Echoes each line as `{"echo":…,"pid":…,"uid":…}`. Lines starting with "block" wait for the gate; lines
-/// starting with "slow" sleep 200 ms.
+/// starting with "slow" sleep 200 ms; lines starting with "big" get 64 KiB of padding appended to their echo.
 struct EchoHandler: RequestLineHandler {
+    static let bigPadding = String(repeating: "b", count: 65536)
     let gate = Gate()
     let log = HandlerLog()
 
@@ -189,9 +190,10 @@ struct EchoHandler: RequestLineHandler {
         log.start(text)
         if text.hasPrefix("block") { await gate.wait() }
         if text.hasPrefix("slow") { try? await Task.sleep(for: .milliseconds(200)) }
+        let echo = text.hasPrefix("big") ? text + EchoHandler.bigPadding : text
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var bytes = (try? Array(encoder.encode(Reply(echo: text, pid: peer.pid, uid: peer.uid)))) ?? []
+        var bytes = (try? Array(encoder.encode(Reply(echo: echo, pid: peer.pid, uid: peer.uid)))) ?? []
         bytes.append(UInt8(ascii: "\n"))
         log.finish(text)
         return bytes
