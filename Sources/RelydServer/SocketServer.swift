@@ -48,7 +48,8 @@ public protocol RequestLineHandler: Sendable {
 
 /// Settings of the socket transport.
 public struct SocketServerConfiguration: Sendable {
-    /// Where the control socket lives. Must be shorter than 108 bytes. Only for logs when a descriptor is adopted.
+    /// Where the control socket lives. Must be shorter than 108 bytes. If its directory is missing it is created
+    /// with mode 0750 (that last component only; its parent must exist). Only for logs when a descriptor is adopted.
     public var socketPath: String
     /// The socket file's mode, set with `chmod` after `bind`. Ignored for an adopted descriptor.
     public var socketMode: mode_t
@@ -58,7 +59,8 @@ public struct SocketServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Requests queued or in flight per connection before the server stops reading it until it catches up.
     public var maxPipelinedRequestsPerConnection: Int
-    /// Unsent response bytes per connection before the server stops reading it until the client reads.
+    /// Unsent response bytes per connection beyond which the server stops reading it and holds back its next
+    /// request until the client reads.
     public var maxOutboxBytes: Int
 
     public init(
