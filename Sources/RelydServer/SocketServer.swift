@@ -1,0 +1,831 @@
+// SocketServer.swift: JSON lines over a Unix domain socket, knowing nothing of commands or OIDC.
+//
+// DESIGN
+// One event-loop thread runs a level-triggered epoll over the listening socket, every connection and an eventfd.
+// It alone reads, writes, accepts and closes descriptors; all its state (`EventLoop`, `Connection`) is confined to
+// it. Each connection has one Swift Task that answers its request lines strictly in order: the loop frames the bytes
+// it reads (`LineFramer`) and yields each frame into the connection's `AsyncStream`; the task awaits
+// `handler.respond` for each one, appends the response to the connection's locked outbox, and wakes the loop through
+// the eventfd. The loop then writes outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
+//
+// Level-triggered because interest changes often (backpressure drops EPOLLIN, a full socket adds EPOLLOUT) and a
+// level-triggered loop can read one bounded chunk per connection per turn without starving others or losing wake-ups.
+//
+// Memory is bounded whatever a client sends: the framer holds at most `maxLineBytes`; the loop stops reading a
+// connection (drops EPOLLIN) while `maxPipelinedRequestsPerConnection` requests are queued or in flight or while its
+// outbox holds more than `maxOutboxBytes`, and reads at most 64 KiB per turn, so at most that many lines plus one
+// read's worth are queued. The task does not start the next request while more than `maxOutboxBytes` are unsent,
+// so a client that never reads costs at most `maxOutboxBytes` plus one response.
+
+import CLinux
+import Foundation
+import RelydBasics
+import RelydProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who is on the other end of a connection, as the kernel recorded it at `connect()` (`SO_PEERCRED`).
+public struct PeerCredentials: Sendable, Equatable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// Answers one request line. The transport calls it once per line, in order per connection, from that connection's
+/// task; different connections call it concurrently.
+public protocol RequestLineHandler: Sendable {
+    /// Returns the full response line, INCLUDING its trailing `"\n"`. Never throws: failures are response lines too.
+    /// (The server appends a `"\n"` if one is missing, so a bug here cannot desynchronise the stream.)
+    func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8]
+}
+
+/// Settings of the socket transport.
+public struct SocketServerConfiguration: Sendable {
+    /// Where the control socket lives. Must be shorter than 108 bytes. If its directory is missing it is created
+    /// with mode 0750 (that last component only; its parent must exist). Only for logs when a descriptor is adopted.
+    public var socketPath: String
+    /// The socket file's mode, set with `chmod` after `bind`. Ignored for an adopted descriptor.
+    public var socketMode: mode_t
+    /// The longest request line accepted, terminator excluded; a longer one is answered `request_too_large`.
+    public var maxLineBytes: Int
+    /// Connections open at once; one more is accepted, closed at once and logged at warning.
+    public var maxConnections: Int
+    /// Requests queued or in flight per connection before the server stops reading it until it catches up.
+    public var maxPipelinedRequestsPerConnection: Int
+    /// Unsent response bytes per connection beyond which the server stops reading it and holds back its next
+    /// request until the client reads.
+    public var maxOutboxBytes: Int
+
+    public init(
+        socketPath: String,
+        socketMode: mode_t = 0o660,
+        maxLineBytes: Int = 65536,
+        maxConnections: Int = 1024,
+        maxPipelinedRequestsPerConnection: Int = 64,
+        maxOutboxBytes: Int = 1 << 20
+    ) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.maxLineBytes = maxLineBytes
+        self.maxConnections = maxConnections
+        self.maxPipelinedRequestsPerConnection = maxPipelinedRequestsPerConnection
+        self.maxOutboxBytes = maxOutboxBytes
+    }
+}
+
+/// Serves request lines on a Unix domain socket.
+///
+/// Lifecycle: `init` validates, ``start()`` binds (or takes over an adopted descriptor) and starts the loop thread,
+/// ``stop(drainTimeout:)`` stops accepting, lets queued requests finish and responses flush (bounded by the timeout),
+/// closes every connection, unlinks the socket file it created and ends the thread.
+///
+/// Behaviour on the wire:
+/// - One response line per request line, in request order per connection. Empty lines are ignored; CRLF is accepted.
+/// - A line longer than `maxLineBytes` gets `request_too_large` (`id` null) in its place, and the connection stays
+///   usable: the bytes up to the next `"\n"` are discarded.
+/// - Over `maxConnections`, a new connection is accepted and closed immediately (no response line: there is no
+///   error code for it), and a warning is logged. A closed connection whose request is still running counts until
+///   that request ends.
+/// - A client that shuts down its write side still gets every response, then the server closes. A client that
+///   disconnects with a request in flight: that handler call still finishes and its result is discarded; requests
+///   it had queued behind it are dropped unstarted; the descriptor is closed exactly once, at once.
+public final class SocketServer: Sendable {
+    public let configuration: SocketServerConfiguration
+    let handler: any RequestLineHandler
+    let logger: Logger
+    /// An inherited listening descriptor (systemd socket activation). Owned by the server from `init` on.
+    let adoptedDescriptor: Int32?
+    let inbox = LoopInbox()
+    let statisticsState = Locked(Statistics())
+    private let lifecycle = Locked(Lifecycle())
+
+    private struct Lifecycle {
+        enum Phase { case idle, running, stopping, stopped }
+        var phase: Phase = .idle
+        var loopExited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// A server that will bind `configuration.socketPath` when started.
+    ///
+    /// - Throws: ``SocketError/pathTooLong(path:byteCount:limit:)`` when the path cannot fit in `sun_path`.
+    public init(configuration: SocketServerConfiguration, handler: any RequestLineHandler, logger: Logger) throws {
+        try Syscall.validateSocketPath(configuration.socketPath)
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.adoptedDescriptor = nil
+    }
+
+    /// A server that serves an inherited, already-listening Unix stream socket (systemd socket activation).
+    ///
+    /// The server owns `fd` from now on and closes it in ``stop(drainTimeout:)``; it never chmods or unlinks it.
+    /// - Throws: ``SocketError/notAListeningSocket(descriptor:reason:)`` when `fd` is not a listening stream socket.
+    public init(
+        adoptingListeningDescriptor fd: Int32, configuration: SocketServerConfiguration,
+        handler: any RequestLineHandler, logger: Logger
+    ) throws {
+        try Syscall.adoptListeningSocket(fd)
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.adoptedDescriptor = fd
+    }
+
+    deinit {
+        // Started servers hold a reference from their loop thread until it exits, so only an idle one gets here
+        // owning an adopted descriptor that nobody else will close.
+        if let adoptedDescriptor, lifecycle.withLock({ $0.phase == .idle }) {
+            Syscall.close(adoptedDescriptor)
+        }
+    }
+
+    /// Binds the socket (or takes the adopted one), then starts the event-loop thread.
+    ///
+    /// - Throws: ``SocketError``: another relyd is listening, a non-socket is in the way, a C call failed, or the
+    ///   server was already started. Nothing is left open on failure, and the server may be started again.
+    public func start() throws {
+        let claimed = lifecycle.withLock { state in
+            guard state.phase == .idle else { return false }
+            state.phase = .running
+            return true
+        }
+        guard claimed else { throw SocketError.alreadyStarted }
+
+        var listener: Int32 = -1
+        var identity: SocketFileIdentity?
+        var epfd: Int32 = -1
+        var wakeFD: Int32 = -1
+        do {
+            if let adoptedDescriptor {
+                listener = adoptedDescriptor
+            } else {
+                let made = try Syscall.makeListeningSocket(
+                    path: configuration.socketPath, mode: configuration.socketMode, backlog: 1024)
+                listener = made.descriptor
+                identity = made.identity
+            }
+            epfd = try Syscall.epollCreate()
+            wakeFD = try Syscall.eventFD()
+            try Syscall.epollControl(epfd, .add, listener, events: Syscall.epollIn, token: EventLoop.listenerToken)
+            try Syscall.epollControl(epfd, .add, wakeFD, events: Syscall.epollIn, token: EventLoop.wakeToken)
+        } catch {
+            if epfd >= 0 { Syscall.close(epfd) }
+            if wakeFD >= 0 { Syscall.close(wakeFD) }
+            if adoptedDescriptor == nil, listener >= 0 {
+                Syscall.close(listener)
+                if let identity { Syscall.unlinkIfUnchanged(configuration.socketPath, identity: identity) }
+            }
+            // A stop() that raced with this start is waiting for a loop that will never run: release it.
+            let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+                guard state.phase == .stopping else {
+                    state.phase = .idle
+                    return []
+                }
+                state.phase = .stopped
+                state.loopExited = true
+                let waiters = state.exitWaiters
+                state.exitWaiters = []
+                return waiters
+            }
+            for waiter in waiters { waiter.resume() }
+            throw error
+        }
+
+        inbox.attach(wakeFD: wakeFD)
+        let loop = EventLoop(
+            server: self, epfd: epfd, wakeFD: wakeFD, listener: listener, listenerIdentity: identity)
+        let thread = Thread { loop.run() }
+        thread.name = "relyd-socket"
+        thread.start()
+        logger.info(
+            "control socket listening", ("socket.path", configuration.socketPath),
+            ("socket.adopted", adoptedDescriptor == nil ? "false" : "true"))
+    }
+
+    /// Stops accepting, lets queued requests finish and their responses flush for at most `drainTimeout`, then
+    /// closes every connection, unlinks the socket file the server created and ends the loop thread. Requests
+    /// still running at the deadline are cancelled and their results discarded. Safe to call more than once.
+    public func stop(drainTimeout: Duration) async {
+        enum Action { case none, closeAdopted, wait, signal }
+        let action: Action = lifecycle.withLock { state in
+            switch state.phase {
+            case .idle:
+                state.phase = .stopped
+                state.loopExited = true
+                return .closeAdopted
+            case .running:
+                state.phase = .stopping
+                return .signal
+            case .stopping:
+                return .wait
+            case .stopped:
+                return state.loopExited ? .none : .wait
+            }
+        }
+        switch action {
+        case .none:
+            return
+        case .closeAdopted:
+            if let adoptedDescriptor { Syscall.close(adoptedDescriptor) }
+            return
+        case .signal:
+            inbox.requestStop(deadline: ContinuousClock.now + drainTimeout)
+        case .wait:
+            break
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = lifecycle.withLock { state in
+                if state.loopExited { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if exited { continuation.resume() }
+        }
+    }
+
+    /// Called once by the loop thread as it ends.
+    func loopDidExit() {
+        let waiters = lifecycle.withLock { state in
+            state.phase = .stopped
+            state.loopExited = true
+            let waiters = state.exitWaiters
+            state.exitWaiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+        logger.info("control socket closed", ("socket.path", configuration.socketPath))
+    }
+
+    /// Counters published by the loop thread, for tests and diagnostics.
+    struct Statistics: Sendable, Equatable {
+        /// Connections whose descriptor is open.
+        var openConnections = 0
+        /// Connections the loop still tracks: open ones plus closed ones whose task is still finishing.
+        var trackedConnections = 0
+        /// The most bytes any connection's framer has held for an unfinished line.
+        var peakBufferedLineBytes = 0
+        /// The most requests any connection has had queued or in flight at once.
+        var peakPendingRequests = 0
+        /// The most response bytes any connection has had waiting to be sent.
+        var peakUnsentBytes = 0
+        /// Connections accepted and served since start.
+        var acceptedConnections = 0
+        /// Connections accepted and closed at once because `maxConnections` were open.
+        var refusedConnections = 0
+    }
+
+    var statistics: Statistics { statisticsState.withLock { $0 } }
+}
+
+// MARK: - State shared between the loop thread and connection tasks
+
+/// A value guarded by an `NSLock`.
+///
+/// Chosen over `Synchronization.Mutex` on purpose: ThreadSanitizer sees `NSLock`'s pthread mutex, but not `Mutex`'s
+/// futex (the standard library is not instrumented), so with `Mutex` every `swift test --sanitize=thread` run reports
+/// false races and real ones would drown in them.
+///
+/// `@unchecked Sendable` invariant: `value` is read and written only inside `withLock`, and `Value` is Sendable.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// What connection tasks (and `stop`) tell the loop: which connections have news, and whether to stop. Writing the
+/// eventfd wakes the loop; `wakePending` makes that one write per loop turn however many tasks report.
+final class LoopInbox: Sendable {
+    private struct State {
+        var dirty: [UInt64] = []
+        var wakePending = false
+        var stopDeadline: ContinuousClock.Instant?
+        /// Nil before start and after the loop closed it, so no task ever writes to a closed (or reused) descriptor.
+        var wakeFD: Int32?
+    }
+
+    private let state = Locked(State())
+
+    func attach(wakeFD: Int32) {
+        state.withLock { state in
+            state.wakeFD = wakeFD
+            state.wakePending = false
+            if state.stopDeadline != nil { Self.wake(&state) }  // stop() raced with start()
+        }
+    }
+
+    /// Forgets the eventfd; the caller closes it.
+    func detach() {
+        state.withLock { $0.wakeFD = nil }
+    }
+
+    func markDirty(_ id: UInt64) {
+        state.withLock { state in
+            state.dirty.append(id)
+            Self.wake(&state)
+        }
+    }
+
+    func requestStop(deadline: ContinuousClock.Instant) {
+        state.withLock { state in
+            state.stopDeadline = deadline
+            Self.wake(&state)
+        }
+    }
+
+    /// Takes the pending news. The loop calls it after draining the eventfd, so news that arrives later wakes it again.
+    func take() -> (dirty: [UInt64], stopDeadline: ContinuousClock.Instant?) {
+        state.withLock { state in
+            state.wakePending = false
+            let dirty = state.dirty
+            state.dirty = []
+            return (dirty, state.stopDeadline)
+        }
+    }
+
+    private static func wake(_ state: inout State) {
+        guard !state.wakePending, let fd = state.wakeFD else { return }
+        state.wakePending = true
+        Syscall.signalEventFD(fd)  // under the lock: the loop cannot close the fd meanwhile
+    }
+}
+
+/// The part of a connection its task and the loop both touch.
+final class ConnectionShared: Sendable {
+    struct State {
+        /// Response bytes the task produced and the loop has not yet taken for sending.
+        var outbox: [UInt8] = []
+        /// Requests yielded to the task and not yet answered (queued or in flight).
+        var pending = 0
+        /// The descriptor is closed: responses are discarded.
+        var closed = false
+        /// The task has left its loop; it will touch nothing any more.
+        var taskDone = false
+        /// Response bytes produced and not yet sent: the outbox plus what the loop holds in its write buffer.
+        var unsentBytes = 0
+        /// The task, waiting for `unsentBytes` to fall to the limit before it answers the next request.
+        var drainWaiter: CheckedContinuation<Void, Never>?
+    }
+
+    let state = Locked(State())
+
+    /// Suspends the task while more than `limit` response bytes are unsent and the connection is open, so a client
+    /// that does not read cannot make the server hold more than `limit` plus one response.
+    func waitForRoom(limit: Int) async {
+        guard state.withLock({ !$0.closed && $0.unsentBytes > limit }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                if state.closed || state.unsentBytes <= limit { return true }
+                state.drainWaiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// The loop sent `count` bytes; wakes the task if that made room.
+    func didSend(_ count: Int, limit: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.unsentBytes -= count
+            guard state.unsentBytes <= limit, let waiter = state.drainWaiter else { return nil }
+            state.drainWaiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The descriptor is closed: drop unsent bytes, discard future responses, release a waiting task.
+    func markClosed() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            state.outbox = []
+            state.unsentBytes = 0
+            let waiter = state.drainWaiter
+            state.drainWaiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+}
+
+// MARK: - The event loop (confined to its thread)
+
+/// One connection as the loop sees it. Touched only by the loop thread.
+final class Connection {
+    let id: UInt64
+    let fd: Int32
+    let peer: PeerCredentials
+    let shared: ConnectionShared
+    let continuation: AsyncStream<LineFramer.Frame>.Continuation
+    let logger: Logger
+    var task: Task<Void, Never>?
+    var framer: LineFramer
+    /// Bytes taken from the outbox and being sent; `writeOffset` of them are sent.
+    var writeBuffer: [UInt8] = []
+    var writeOffset = 0
+    /// The epoll events currently registered.
+    var interest: UInt32
+    /// No more reads: end of file, a stop, or the descriptor is closed. The task's stream is finished.
+    var readingStopped = false
+    var descriptorOpen = true
+
+    init(
+        id: UInt64, fd: Int32, peer: PeerCredentials, maxLineBytes: Int, interest: UInt32,
+        continuation: AsyncStream<LineFramer.Frame>.Continuation, logger: Logger
+    ) {
+        self.id = id
+        self.fd = fd
+        self.peer = peer
+        self.shared = ConnectionShared()
+        self.continuation = continuation
+        self.logger = logger
+        self.framer = LineFramer(maximumLineLength: maxLineBytes)
+        self.interest = interest
+    }
+
+    var unsentInWriteBuffer: Int { writeBuffer.count - writeOffset }
+}
+
+/// The loop thread's state and code.
+///
+/// `@unchecked Sendable` invariant: `start()` builds it and hands it to the loop thread's closure; from then on only
+/// that thread touches it. Everything shared with other threads goes through `LoopInbox`, `ConnectionShared` and the
+/// server's mutexes.
+final class EventLoop: @unchecked Sendable {
+    static let listenerToken = UInt64.max
+    static let wakeToken = UInt64.max - 1
+    static let readChunk = 64 * 1024
+    static let maxEvents = 256
+    static let acceptPause: Duration = .milliseconds(100)
+
+    let server: SocketServer
+    let configuration: SocketServerConfiguration
+    let epfd: Int32
+    let wakeFD: Int32
+    var listener: Int32?
+    let listenerIdentity: SocketFileIdentity?
+    var connections: [UInt64: Connection] = [:]
+    var openConnections = 0
+    var nextID: UInt64 = 1
+    var stopDeadline: ContinuousClock.Instant?
+    var acceptResumesAt: ContinuousClock.Instant?
+    var statistics = SocketServer.Statistics()
+
+    init(server: SocketServer, epfd: Int32, wakeFD: Int32, listener: Int32, listenerIdentity: SocketFileIdentity?) {
+        self.server = server
+        self.configuration = server.configuration
+        self.epfd = epfd
+        self.wakeFD = wakeFD
+        self.listener = listener
+        self.listenerIdentity = listenerIdentity
+    }
+
+    var logger: Logger { server.logger }
+    var inbox: LoopInbox { server.inbox }
+
+    func run() {
+        let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Self.maxEvents)
+        let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 16)
+        defer {
+            events.deallocate()
+            readBuffer.deallocate()
+        }
+        while true {
+            if let stopDeadline, connections.isEmpty || ContinuousClock.now >= stopDeadline { break }
+            resumeAcceptingIfDue()
+            let count: Int
+            do {
+                count = try Syscall.epollWait(epfd, into: events, timeoutMilliseconds: nextTimeout())
+            } catch {
+                logger.error("event loop failed", ("error", "\(error)"))
+                break
+            }
+            for index in 0..<count {
+                let event = events[index]
+                let token = event.data.u64
+                switch token {
+                case Self.listenerToken: acceptConnections()
+                case Self.wakeToken: handleWakeUp()
+                default:
+                    if let connection = connections[token] {
+                        handle(connection, events: event.events, readBuffer: readBuffer)
+                    }
+                }
+            }
+            publishStatistics()
+        }
+        shutDown()
+    }
+
+    // MARK: Timing
+
+    private func nextTimeout() -> Int32 {
+        var deadlines: [ContinuousClock.Instant] = []
+        if let stopDeadline { deadlines.append(stopDeadline) }
+        if let acceptResumesAt { deadlines.append(acceptResumesAt) }
+        guard let earliest = deadlines.min() else { return -1 }
+        let remaining = earliest - ContinuousClock.now
+        if remaining <= .zero { return 0 }
+        let (seconds, attoseconds) = remaining.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1  // round up: never spin
+        return Int32(clamping: milliseconds)
+    }
+
+    // MARK: Accepting
+
+    private func acceptConnections() {
+        guard let listener else { return }
+        for _ in 0..<64 {  // bounded, so a connection storm cannot starve established connections
+            let fd: Int32
+            do {
+                guard let accepted = try Syscall.accept(listener) else { return }
+                fd = accepted
+            } catch {
+                // EMFILE, ENFILE, ENOBUFS…: the listener stays readable under level triggering, so pause it rather
+                // than spin, and retry shortly.
+                logger.warning("accept failed; pausing accepts", ("error", "\(error)"))
+                pauseAccepting()
+                return
+            }
+            // Counts closed connections whose last request is still running too, so a client that connects,
+            // queues slow requests and leaves, over and over, cannot pile up unbounded work.
+            guard connections.count < configuration.maxConnections else {
+                Syscall.close(fd)
+                statistics.refusedConnections += 1
+                logger.warning(
+                    "connection refused: too many connections", ("conn.max", "\(configuration.maxConnections)"))
+                continue
+            }
+            let peer: PeerCredentials
+            do {
+                peer = try Syscall.peerCredentials(fd)
+            } catch {
+                Syscall.close(fd)
+                logger.warning("connection dropped: no peer credentials", ("error", "\(error)"))
+                continue
+            }
+            let id = nextID
+            nextID += 1
+            do {
+                try Syscall.epollControl(epfd, .add, fd, events: Syscall.epollIn, token: id)
+            } catch {
+                Syscall.close(fd)
+                logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
+                continue
+            }
+            let (stream, continuation) = AsyncStream.makeStream(of: LineFramer.Frame.self)
+            let connectionLogger = logger.with(
+                ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
+            let connection = Connection(
+                id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
+                continuation: continuation, logger: connectionLogger)
+            connections[id] = connection
+            openConnections += 1
+            statistics.acceptedConnections += 1
+            connection.task = Task { [handler = server.handler, inbox = server.inbox, shared = connection.shared,
+                                      maxLineBytes = configuration.maxLineBytes,
+                                      maxOutboxBytes = configuration.maxOutboxBytes] in
+                await Self.serve(
+                    stream, shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
+                    maxLineBytes: maxLineBytes, maxOutboxBytes: maxOutboxBytes)
+            }
+            connectionLogger.debug("connection accepted")
+        }
+    }
+
+    private func pauseAccepting() {
+        guard let listener else { return }
+        try? Syscall.epollControl(epfd, .modify, listener, events: 0, token: Self.listenerToken)
+        acceptResumesAt = ContinuousClock.now + Self.acceptPause
+    }
+
+    private func resumeAcceptingIfDue() {
+        guard let resumesAt = acceptResumesAt, ContinuousClock.now >= resumesAt else { return }
+        acceptResumesAt = nil
+        guard let listener else { return }
+        try? Syscall.epollControl(epfd, .modify, listener, events: Syscall.epollIn, token: Self.listenerToken)
+    }
+
+    // MARK: The connection task
+
+    /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
+    private static func serve(
+        _ frames: AsyncStream<LineFramer.Frame>, shared: ConnectionShared, handler: any RequestLineHandler,
+        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxLineBytes: Int, maxOutboxBytes: Int
+    ) async {
+        for await frame in frames {
+            // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
+            // was started before and completes; its result is discarded below.)
+            let abandoned = shared.state.withLock { state in
+                if state.closed { state.pending -= 1 }
+                return state.closed
+            }
+            if abandoned { continue }
+            var response: [UInt8]
+            switch frame {
+            case .line(let line):
+                response = await handler.respond(to: line, peer: peer)
+            case .lineTooLong:
+                response = ResponseWriter.failure(
+                    id: nil, RelydError(.requestTooLarge, "request line exceeds \(maxLineBytes) bytes"))
+            }
+            if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
+            shared.state.withLock { state in
+                if !state.closed {
+                    state.outbox.append(contentsOf: response)
+                    state.unsentBytes += response.count
+                }
+                state.pending -= 1
+            }
+            inbox.markDirty(id)
+            await shared.waitForRoom(limit: maxOutboxBytes)
+        }
+        shared.state.withLock { $0.taskDone = true }
+        inbox.markDirty(id)
+    }
+
+    // MARK: Connection events
+
+    private func handleWakeUp() {
+        Syscall.drainEventFD(wakeFD)
+        let news = inbox.take()
+        if let deadline = news.stopDeadline, stopDeadline == nil {
+            beginStopping(deadline: deadline)
+        }
+        for id in news.dirty {
+            if let connection = connections[id] { service(connection) }
+        }
+    }
+
+    private func handle(_ connection: Connection, events: UInt32, readBuffer: UnsafeMutableRawBufferPointer) {
+        guard connection.descriptorOpen else { return }
+        if events & (Syscall.epollErr | Syscall.epollHup) != 0 {
+            // Both directions are gone: nothing we write can arrive. Queued requests still run; results are dropped.
+            close(connection, reason: "peer hung up")
+        } else if events & Syscall.epollIn != 0 {
+            read(connection, into: readBuffer)
+        }
+        service(connection)
+    }
+
+    private func read(_ connection: Connection, into buffer: UnsafeMutableRawBufferPointer) {
+        guard !connection.readingStopped else { return }
+        let outcome: ReadOutcome
+        do {
+            outcome = try Syscall.read(connection.fd, into: buffer)
+        } catch {
+            close(connection, reason: "read failed: \(error)")
+            return
+        }
+        switch outcome {
+        case .bytes(let count):
+            let frames = connection.framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            statistics.peakBufferedLineBytes = max(
+                statistics.peakBufferedLineBytes, connection.framer.bufferedByteCount)
+            guard !frames.isEmpty else { return }
+            let pending = connection.shared.state.withLock { state in
+                state.pending += frames.count
+                return state.pending
+            }
+            statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
+            for frame in frames { connection.continuation.yield(frame) }
+        case .endOfFile:
+            // The client closed its write side; it may still read. Answer what was asked, then close.
+            connection.readingStopped = true
+            connection.continuation.finish()
+        case .wouldBlock:
+            break
+        }
+    }
+
+    /// Writes what can be written, updates epoll interest, and closes or forgets the connection when it is done.
+    private func service(_ connection: Connection) {
+        if connection.descriptorOpen { flush(connection) }
+        if connection.descriptorOpen { updateInterest(connection) }
+        let (taskDone, unsent) = connection.shared.state.withLock { ($0.taskDone, $0.unsentBytes) }
+        if connection.descriptorOpen, connection.readingStopped, taskDone, unsent == 0 {
+            close(connection, reason: "finished")
+        }
+        if !connection.descriptorOpen, taskDone {
+            connections.removeValue(forKey: connection.id)
+        }
+    }
+
+    private func flush(_ connection: Connection) {
+        while true {
+            if connection.unsentInWriteBuffer == 0 {
+                connection.writeBuffer.removeAll(keepingCapacity: true)
+                connection.writeOffset = 0
+                connection.shared.state.withLock { swap(&$0.outbox, &connection.writeBuffer) }
+                if connection.writeBuffer.isEmpty { return }
+            }
+            let sent: Int
+            do {
+                sent = try connection.writeBuffer.withUnsafeBytes { bytes in
+                    try Syscall.send(connection.fd, UnsafeRawBufferPointer(rebasing: bytes[connection.writeOffset...]))
+                }
+            } catch {
+                close(connection, reason: "send failed: \(error)")
+                return
+            }
+            if sent == 0 { return }  // the socket is full; EPOLLOUT will tell us when it drains
+            connection.writeOffset += sent
+            connection.shared.didSend(sent, limit: configuration.maxOutboxBytes)
+        }
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        let (pending, unsent) = connection.shared.state.withLock { ($0.pending, $0.unsentBytes) }
+        statistics.peakUnsentBytes = max(statistics.peakUnsentBytes, unsent)
+        var wanted: UInt32 = 0
+        if !connection.readingStopped, pending < configuration.maxPipelinedRequestsPerConnection,
+            unsent < configuration.maxOutboxBytes
+        {
+            wanted |= Syscall.epollIn
+        }
+        if unsent > 0 { wanted |= Syscall.epollOut }
+        guard wanted != connection.interest else { return }
+        do {
+            try Syscall.epollControl(epfd, .modify, connection.fd, events: wanted, token: connection.id)
+            connection.interest = wanted
+        } catch {
+            close(connection, reason: "epoll_ctl failed: \(error)")
+        }
+    }
+
+    /// Closes the descriptor (exactly once), discards unsent responses and ends the task's stream. The connection
+    /// stays tracked until its task is done.
+    private func close(_ connection: Connection, reason: String) {
+        guard connection.descriptorOpen else { return }
+        connection.descriptorOpen = false
+        openConnections -= 1
+        try? Syscall.epollControl(epfd, .delete, connection.fd, events: 0, token: connection.id)
+        Syscall.close(connection.fd)
+        connection.shared.markClosed()
+        connection.writeBuffer = []
+        connection.writeOffset = 0
+        connection.readingStopped = true
+        connection.continuation.finish()
+        connection.logger.debug("connection closed", ("reason", reason))
+    }
+
+    // MARK: Stopping
+
+    private func beginStopping(deadline: ContinuousClock.Instant) {
+        stopDeadline = deadline
+        acceptResumesAt = nil
+        if let listener {
+            try? Syscall.epollControl(epfd, .delete, listener, events: 0, token: Self.listenerToken)
+            Syscall.close(listener)
+            self.listener = nil
+            if let listenerIdentity {
+                Syscall.unlinkIfUnchanged(configuration.socketPath, identity: listenerIdentity)
+            }
+        }
+        for connection in Array(connections.values) {
+            if connection.descriptorOpen, !connection.readingStopped {
+                connection.readingStopped = true
+                connection.continuation.finish()
+            }
+            service(connection)
+        }
+    }
+
+    private func shutDown() {
+        if stopDeadline == nil {
+            // The loop failed on its own: still release the listener and socket file.
+            beginStopping(deadline: ContinuousClock.now)
+        }
+        for connection in connections.values {
+            connection.task?.cancel()
+            close(connection, reason: "server stopped")
+        }
+        connections = [:]
+        publishStatistics()
+        inbox.detach()
+        Syscall.close(wakeFD)
+        Syscall.close(epfd)
+        server.loopDidExit()
+    }
+
+    private func publishStatistics() {
+        statistics.openConnections = openConnections
+        statistics.trackedConnections = connections.count
+        let snapshot = statistics
+        server.statisticsState.withLock { $0 = snapshot }
+    }
+}
