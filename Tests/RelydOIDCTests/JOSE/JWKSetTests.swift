@@ -17,8 +17,8 @@ struct JWKSetTests {
         #expect(set.keys[5].keyOperations == ["verify"])
     }
 
-    /// A document that is not an object with a keys array is an error.
-    @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", ""])
+    /// A document that is not an object with a keys array (exactly once) is an error.
+    @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", "", #"{"keys":[],"keys":[]}"#])
     func documentWithoutKeysArrayIsRefused(document: String) {
         #expect(throws: JOSEError.self) { try JWKSet(json: Data(document.utf8)) }
     }

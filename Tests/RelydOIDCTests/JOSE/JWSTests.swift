@@ -22,7 +22,8 @@ struct JWSTests {
         #expect(jws.signature == [1, 2, 3])
     }
 
-    /// Structural errors are `malformed`: part count, base64url, non-object JSON, alg or kid of the wrong type, crit.
+    /// Structural errors are `malformed`: part count, base64url, non-object JSON, alg or kid of the wrong type, crit,
+    /// and a member name used twice (even when spelled with an escape) in the header or payload.
     @Test(arguments: [
         "a.b", "a.b.c.d", "", "..", "e30.e30", "e30.e30.e30.e30",
         compact(header: #"{"alg":"RS256"}"#) + "=",
@@ -37,6 +38,10 @@ struct JWSTests {
         compact(header: #"{"alg":"RS256"}"#, payload: part("[1]")),
         compact(header: #"{"alg":"RS256"}"#, payload: part("\"text\"")),
         compact(header: #"{"alg":"RS256"}"#, payload: ""),
+        compact(header: #"{"alg":"none","alg":"RS256"}"#),
+        compact(header: #"{"alg":"RS256","\u0061lg":"none"}"#),
+        compact(header: #"{"alg":"RS256"}"#, payload: part(#"{"sub":"1","sub":"2"}"#)),
+        compact(header: #"{"alg":"RS256"}"#, payload: part(#"{"sub":"1","address":{"x":1,"x":2}}"#)),
     ])
     func malformedJWSIsRefused(token: String) {
         #expect {
@@ -44,6 +49,14 @@ struct JWSTests {
         } throws: { error in
             (error as? JOSEError)?.kind == .malformed
         }
+    }
+
+    /// The same member name in different objects, or as a string value, is not a duplicate.
+    @Test func sameNameInDifferentObjectsIsAccepted() throws {
+        let payload = Self.part(#"{"sub":"sub","a":{"sub":1},"b":[{"sub":2},{"sub":"\"sub\""}]}"#)
+        let jws = try JWS(compact: Self.compact(header: #"{"alg":"RS256","kid":"alg"}"#, payload: payload))
+        #expect(jws.payload["sub"] == .string("sub"))
+        #expect(jws.header.keyID == "alg")
     }
 
     /// An alg relyd does not know is `unsupportedAlgorithm`, while `none` parses so it can be refused by name.
