@@ -24,4 +24,8 @@ static const char *const relyd_PARAM_RSA_N = OSSL_PKEY_PARAM_RSA_N;
 static const char *const relyd_PARAM_RSA_E = OSSL_PKEY_PARAM_RSA_E;
 static const char *const relyd_PARAM_GROUP_NAME = OSSL_PKEY_PARAM_GROUP_NAME;
 static const char *const relyd_PARAM_PUB_KEY = OSSL_PKEY_PARAM_PUB_KEY;
+/* OSSL_PARAM_BLD also keeps UTF-8 string values by pointer: curve group names as C literals. */
+static const char *const relyd_GROUP_P256 = "prime256v1";
+static const char *const relyd_GROUP_P384 = "secp384r1";
+static const char *const relyd_GROUP_P521 = "secp521r1";
 #endif

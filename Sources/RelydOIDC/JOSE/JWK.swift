@@ -1,0 +1,115 @@
+import Foundation
+import RelydCrypto
+import RelydProtocol
+
+/// One public signing key from an OP's JWKS (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
+///
+/// The OpenSSL key is built when the JWK is parsed and kept with it: importing costs tens of microseconds and
+/// validates the key, so a JWKS is paid for once per fetch, not once per token.
+public struct JWK: Sendable {
+    public let keyID: String?
+    /// `use`: a key marked for anything but `sig` never verifies a signature.
+    public let use: String?
+    /// `alg`: when present, the only algorithm the key may be used with.
+    public let algorithm: String?
+    /// `key_ops`: when present, must contain `verify` for the key to verify a signature.
+    public let keyOperations: [String]?
+    public let publicKey: PublicKey
+
+    /// Parses one JWK object. Throws `.unusableKey` for an unsupported `kty`/`crv` (including symmetric `oct` keys,
+    /// which relyd never takes from a JWKS), for missing or invalid key parameters, and for keys OpenSSL refuses
+    /// (RSA under 2048 bits, EC points off the curve).
+    public init(parameters: [String: JSONValue]) throws(JOSEError) {
+        keyID = try Self.string(parameters, "kid")
+        use = try Self.string(parameters, "use")
+        algorithm = try Self.string(parameters, "alg")
+        if let operations = parameters["key_ops"] {
+            let strings = operations.arrayValue?.compactMap(\.stringValue)
+            guard let strings, strings.count == operations.arrayValue?.count else {
+                throw JOSEError(.unusableKey, "JWK key_ops is not an array of strings")
+            }
+            keyOperations = strings
+        } else {
+            keyOperations = nil
+        }
+        do {
+            switch try Self.string(parameters, "kty") {
+            case "RSA":
+                publicKey = try PublicKey(rsaModulus: Self.bytes(parameters, "n"), exponent: Self.bytes(parameters, "e"))
+            case "EC":
+                guard let curve = try Self.string(parameters, "crv").flatMap(EllipticCurve.init(rawValue:)) else {
+                    throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
+                }
+                publicKey = try PublicKey(curve: curve, x: Self.bytes(parameters, "x"), y: Self.bytes(parameters, "y"))
+            case "OKP":
+                guard try Self.string(parameters, "crv") == "Ed25519" else {
+                    throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
+                }
+                publicKey = try PublicKey(ed25519: Self.bytes(parameters, "x"))
+            default:
+                throw JOSEError(.unusableKey, "JWK kty is not supported")
+            }
+        } catch let error as JOSEError {
+            throw error
+        } catch {
+            throw JOSEError(.unusableKey, "JWK parameters do not make a usable key")
+        }
+    }
+
+    /// Whether this key may verify a signature made with `algorithm`: the key's type and curve fit the algorithm,
+    /// `use` is absent or `sig`, `alg` is absent or equal, and `key_ops` is absent or contains `verify`.
+    public func canVerify(_ algorithm: JWSAlgorithm) -> Bool {
+        guard case .publicKey(_, let kind) = algorithm.verification, kind == publicKey.kind else { return false }
+        return (use ?? "sig") == "sig"
+            && (self.algorithm ?? algorithm.rawValue) == algorithm.rawValue
+            && (keyOperations?.contains("verify") ?? true)
+    }
+
+    private static func string(_ parameters: [String: JSONValue], _ name: String) throws(JOSEError) -> String? {
+        guard let value = parameters[name] else { return nil }
+        guard let string = value.stringValue else { throw JOSEError(.unusableKey, "JWK \(name) is not a string") }
+        return string
+    }
+
+    private static func bytes(_ parameters: [String: JSONValue], _ name: String) throws(JOSEError) -> [UInt8] {
+        guard let text = try string(parameters, name), let bytes = Base64URL.decode(text), !bytes.isEmpty else {
+            throw JOSEError(.unusableKey, "JWK \(name) is missing or not base64url")
+        }
+        return bytes
+    }
+}
+
+/// An OP's JSON Web Key Set: the keys relyd can use, in document order.
+public struct JWKSet: Sendable {
+    public let keys: [JWK]
+    /// How many entries of the document were skipped as unusable (unsupported type or curve, bad parameters,
+    /// weak or invalid keys). Worth logging: an OP whose keys are all skipped cannot sign in anyone.
+    public let skippedKeyCount: Int
+
+    public init(keys: [JWK], skippedKeyCount: Int = 0) {
+        self.keys = keys
+        self.skippedKeyCount = skippedKeyCount
+    }
+
+    /// Parses a JWKS document. The document must be `{"keys": [...]}`; an entry that is not a usable JWK is skipped
+    /// rather than failing the set, as RFC 7517 §5 asks, so one exotic key cannot lock out every user.
+    public init(json: Data) throws(JOSEError) {
+        guard let document = jsonObject(Array(json)), let entries = document["keys"]?.arrayValue else {
+            throw JOSEError(.malformed, "JWKS is not an object with a keys array")
+        }
+        var keys: [JWK] = []
+        for entry in entries {
+            guard let parameters = entry.objectValue, let key = try? JWK(parameters: parameters) else { continue }
+            keys.append(key)
+        }
+        self.init(keys: keys, skippedKeyCount: entries.count - keys.count)
+    }
+
+    /// The keys that may have signed a JWS with `header`: those allowed for its algorithm (``JWK/canVerify(_:)``)
+    /// and, when the header names a `kid`, carrying exactly that `kid`.
+    public func candidates(for header: JWSHeader) -> [JWK] {
+        keys.filter { key in
+            (header.keyID.map { $0 == key.keyID } ?? true) && key.canVerify(header.algorithm)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import RelydOIDC
+import Testing
+
+@Suite("JWK set parsing and key selection")
+struct JWKSetTests {
+    private let main = JOSEFixtures.keySets["main"]
+
+    /// Usable keys are kept in order and unusable ones (weak RSA, oct, off-curve, short coordinate, Ed448,
+    /// unknown kty, non-object) are skipped without failing the set.
+    @Test func unusableKeysAreSkipped() throws {
+        let set = try #require(main)
+        #expect(set.keys.map(\.keyID) == ["rsa-1", "rsa-2", "rsa-ps256", "rsa-enc", "ec-p256", "ec-p384", "ec-p521", "ed-1"])
+        #expect(set.skippedKeyCount == 7)
+        #expect(set.keys[4].publicKey.kind == .ec(.p256))
+        #expect(set.keys[4].algorithm == "ES256")
+        #expect(set.keys[5].keyOperations == ["verify"])
+    }
+
+    /// A document that is not an object with a keys array (exactly once) is an error.
+    @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", "", #"{"keys":[],"keys":[]}"#])
+    func documentWithoutKeysArrayIsRefused(document: String) {
+        #expect(throws: JOSEError.self) { try JWKSet(json: Data(document.utf8)) }
+    }
+
+    /// An empty keys array is a valid, empty set.
+    @Test func emptyKeysArrayIsAnEmptySet() throws {
+        let set = try JWKSet(json: Data(#"{"keys":[]}"#.utf8))
+        #expect(set.keys.isEmpty)
+        #expect(set.skippedKeyCount == 0)
+    }
+
+    /// With a kid only that key is a candidate, and only if it fits the alg, use, alg and key_ops.
+    @Test func kidSelectsOnlyAFittingKeyWithThatKid() throws {
+        let set = try #require(main)
+        func ids(_ algorithm: JWSAlgorithm, _ kid: String?) -> [String?] {
+            set.candidates(for: JWSHeader(algorithm: algorithm, keyID: kid, type: nil)).map(\.keyID)
+        }
+        #expect(ids(.rs256, "rsa-1") == ["rsa-1"])
+        #expect(ids(.rs256, "ec-p256") == [])
+        #expect(ids(.rs256, "rsa-enc") == [])
+        #expect(ids(.rs256, "rsa-ps256") == [])
+        #expect(ids(.ps256, "rsa-ps256") == ["rsa-ps256"])
+        #expect(ids(.es384, "ec-p384") == ["ec-p384"])
+        #expect(ids(.hs256, "rsa-1") == [])
+        #expect(ids(.rs256, "missing") == [])
+    }
+
+    /// Without a kid every key fitting the alg is a candidate, whatever its kid.
+    @Test func withoutKidEveryCompatibleKeyIsACandidate() throws {
+        let set = try #require(main)
+        func ids(_ algorithm: JWSAlgorithm) -> [String?] {
+            set.candidates(for: JWSHeader(algorithm: algorithm, keyID: nil, type: nil)).map(\.keyID)
+        }
+        #expect(ids(.rs256) == ["rsa-1", "rsa-2"])
+        #expect(ids(.ps256) == ["rsa-1", "rsa-2", "rsa-ps256"])
+        #expect(ids(.es256) == ["ec-p256"])
+        #expect(ids(.es512) == ["ec-p521"])
+        #expect(ids(.edDSA) == ["ed-1"])
+        #expect(ids(.none) == [])
+    }
+}
