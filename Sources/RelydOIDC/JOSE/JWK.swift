@@ -32,27 +32,24 @@ public struct JWK: Sendable {
         } else {
             keyOperations = nil
         }
-        do {
-            switch try Self.string(parameters, "kty") {
-            case "RSA":
-                publicKey = try PublicKey(rsaModulus: Self.bytes(parameters, "n"), exponent: Self.bytes(parameters, "e"))
-            case "EC":
-                guard let curve = try Self.string(parameters, "crv").flatMap(EllipticCurve.init(rawValue:)) else {
-                    throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
-                }
-                publicKey = try PublicKey(curve: curve, x: Self.bytes(parameters, "x"), y: Self.bytes(parameters, "y"))
-            case "OKP":
-                guard try Self.string(parameters, "crv") == "Ed25519" else {
-                    throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
-                }
-                publicKey = try PublicKey(ed25519: Self.bytes(parameters, "x"))
-            default:
-                throw JOSEError(.unusableKey, "JWK kty is not supported")
+        switch try Self.string(parameters, "kty") {
+        case "RSA":
+            let n = try Self.bytes(parameters, "n"), e = try Self.bytes(parameters, "e")
+            publicKey = try Self.imported { () throws(CryptoError) in try PublicKey(rsaModulus: n, exponent: e) }
+        case "EC":
+            guard let curve = try Self.string(parameters, "crv").flatMap(EllipticCurve.init(rawValue:)) else {
+                throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
             }
-        } catch let error as JOSEError {
-            throw error
-        } catch {
-            throw JOSEError(.unusableKey, "JWK parameters do not make a usable key")
+            let x = try Self.bytes(parameters, "x"), y = try Self.bytes(parameters, "y")
+            publicKey = try Self.imported { () throws(CryptoError) in try PublicKey(curve: curve, x: x, y: y) }
+        case "OKP":
+            guard try Self.string(parameters, "crv") == "Ed25519" else {
+                throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
+            }
+            let x = try Self.bytes(parameters, "x")
+            publicKey = try Self.imported { () throws(CryptoError) in try PublicKey(ed25519: x) }
+        default:
+            throw JOSEError(.unusableKey, "JWK kty is not supported")
         }
     }
 
@@ -63,6 +60,16 @@ public struct JWK: Sendable {
         return (use ?? "sig") == "sig"
             && (self.algorithm ?? algorithm.rawValue) == algorithm.rawValue
             && (keyOperations?.contains("verify") ?? true)
+    }
+
+    /// The OpenSSL key `build` makes, with OpenSSL's refusal (too short, off the curve, bad exponent) reported
+    /// as an unusable key.
+    private static func imported(_ build: () throws(CryptoError) -> PublicKey) throws(JOSEError) -> PublicKey {
+        do {
+            return try build()
+        } catch {
+            throw JOSEError(.unusableKey, "JWK parameters do not make a usable key: \(error.reason)")
+        }
     }
 
     private static func string(_ parameters: [String: JSONValue], _ name: String) throws(JOSEError) -> String? {

@@ -1,5 +1,6 @@
 import Foundation
 import RelydOIDC
+import RelydProtocol
 import Testing
 
 @Suite("JWK set parsing and key selection")
@@ -16,6 +17,23 @@ struct JWKSetTests {
         #expect(set.keys[4].algorithm == "ES256")
         #expect(set.keys[5].keyOperations == ["verify"])
     }
+
+    /// Each unusable entry of the fixture JWKS, parsed on its own, is refused as `unusableKey`.
+    @Test func eachUnusableEntryIsRefusedAsUnusableKey() throws {
+        let document = try JSONDecoder().decode([String: JSONValue].self, from: JOSEFixtures.data("jwks"))
+        let entries = try #require(document["main"]?["keys"]?.arrayValue).compactMap(\.objectValue)
+        let unusable = entries.filter { $0["kid"]?.stringValue.map(Self.unusableKeyIDs.contains) ?? false }
+        #expect(unusable.count == Self.unusableKeyIDs.count)
+        for parameters in unusable {
+            #expect {
+                try JWK(parameters: parameters)
+            } throws: { error in
+                (error as? JOSEError)?.kind == .unusableKey
+            }
+        }
+    }
+
+    private static let unusableKeyIDs: Set = ["rsa-weak", "hmac-1", "ec-off-curve", "ec-short", "ed448", "future"]
 
     /// A document that is not an object with a keys array (exactly once) is an error.
     @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", "", #"{"keys":[],"keys":[]}"#])
