@@ -54,7 +54,8 @@ let package = Package(
 
         // Test doubles shared by the test targets: fake transport, fake clock, fixed randomness.
         .target(name: "RelydTestSupport",
-                dependencies: ["RelydBasics", "RelydProtocol", "RelydHTTP", "RelydCrypto", "RelydStore", "RelydOIDC"],
+                dependencies: ["RelydBasics", "RelydProtocol", "RelydHTTP", "RelydCrypto", "RelydStore", "RelydOIDC",
+                               "RelydCommands"],
                 path: "Tests/RelydTestSupport"),
         .testTarget(name: "RelydProtocolTests", dependencies: ["RelydProtocol"]),
         .testTarget(name: "RelydCryptoTests", dependencies: ["RelydCrypto"], resources: [.copy("Fixtures")]),

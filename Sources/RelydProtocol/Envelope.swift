@@ -17,7 +17,7 @@ public struct RequestEnvelope: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+            value = try JSONParser.parse(line)
         } catch {
             throw Failure(id: nil, error: RelydError(.invalidJSON, "the request line is not valid JSON"))
         }

@@ -57,6 +57,20 @@ public struct RegisteredClient: Sendable, Equatable {
     public var idTokenSignedResponseAlg: String?
     public var grantTypes: [String]
     public var responseTypes: [String]
+
+    public init(clientID: String, clientSecret: Secret?, clientSecretExpiresAt: Date?,
+                registrationAccessToken: Secret?, registrationClientURI: String?, tokenEndpointAuthMethod: String,
+                idTokenSignedResponseAlg: String?, grantTypes: [String], responseTypes: [String]) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.clientSecretExpiresAt = clientSecretExpiresAt
+        self.registrationAccessToken = registrationAccessToken
+        self.registrationClientURI = registrationClientURI
+        self.tokenEndpointAuthMethod = tokenEndpointAuthMethod
+        self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
+        self.grantTypes = grantTypes
+        self.responseTypes = responseTypes
+    }
 }
 
 /// Dynamic client registration (RFC 7591).

@@ -101,7 +101,7 @@ public struct JWKSet: Sendable {
     /// Parses a JWKS document. The document must be `{"keys": [...]}`; an entry that is not a usable JWK is skipped
     /// rather than failing the set, as RFC 7517 §5 asks, so one exotic key cannot lock out every user.
     public init(json: Data) throws(JOSEError) {
-        guard let document = jsonObject(Array(json)), let entries = document["keys"]?.arrayValue else {
+        guard let document = try? JSONParser.parseObject(Array(json)), let entries = document["keys"]?.arrayValue else {
             throw JOSEError(.malformed, "JWKS is not an object with a keys array")
         }
         var keys: [JWK] = []

@@ -28,7 +28,7 @@ public struct JWS: Sendable {
 
     /// Parses `compact`: exactly three base64url parts; a JSON object header with a string `alg` and optional string
     /// `kid` and `typ`, and no `crit` (relyd implements no extension, so RFC 7515 §4.1.11 requires refusing it); a JSON
-    /// object payload. Duplicate member names in either are refused (see ``jsonObject(_:)``).
+    /// object payload. Duplicate member names in either are refused (see `JSONParser`).
     public init(compact: String) throws(JOSEError) {
         let bytes = Array(compact.utf8)
         let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
@@ -39,10 +39,10 @@ public struct JWS: Sendable {
               let payloadBytes = Base64URL.decode(utf8: encodedPayload),
               let signature = Base64URL.decode(utf8: bytes[(dots[1] + 1)...])
         else { throw JOSEError(.malformed, "JWS part is not base64url") }
-        guard let header = jsonObject(headerBytes) else {
+        guard let header = try? JSONParser.parseObject(headerBytes) else {
             throw JOSEError(.malformed, "JWS header is not a JSON object")
         }
-        guard let payload = jsonObject(payloadBytes) else {
+        guard let payload = try? JSONParser.parseObject(payloadBytes) else {
             throw JOSEError(.malformed, "JWS payload is not a JSON object")
         }
         self.header = try Self.parseHeader(header)

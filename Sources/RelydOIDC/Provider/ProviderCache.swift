@@ -69,16 +69,16 @@ public actor ProviderCache {
         if let fetch = keySetFetches[url] { return try await fetch.value.value }
         let environment = self.environment
         let fetch = Task { () async throws -> Entry<JWKSet> in
-            let (document, response) = try await environment.http.jsonObject(
-                HTTPRequest(url: url, headers: [("Accept", "application/json, application/jwk-set+json")]),
-                what: "JWKS")
-            let keys: JWKSet
-            do {
-                keys = try JWKSet(document: document)
-            } catch {
-                throw RelydError(.opResponseInvalid, "the JWKS is not a valid JWK set")
+            let response = try await environment.http.send(
+                HTTPRequest(url: url, headers: [("Accept", "application/json, application/jwk-set+json")]))
+            guard (200..<300).contains(response.status) else {
+                throw ProviderHTTPClient.failure(for: response, what: "JWKS")
             }
-            return Self.entry(keys, response: response, environment: environment)
+            do {
+                return Self.entry(try JWKSet(json: response.body), response: response, environment: environment)
+            } catch let error as JOSEError {
+                throw RelydError(.opResponseInvalid, "the JWKS is not a valid JWK set: \(error.message)")
+            }
         }
         keySetFetches[url] = fetch
         defer { keySetFetches[url] = nil }

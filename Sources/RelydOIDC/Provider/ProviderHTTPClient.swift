@@ -95,7 +95,7 @@ public struct ProviderHTTPClient: Sendable {
 
     /// A JSON object from a body, or `op_response_invalid`.
     public static func parseObject(_ body: Data, what: String) throws -> [String: JSONValue] {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+        guard let value = try? JSONParser.parse(Array(body)) else {
             throw RelydError(.opResponseInvalid, "the \(what) is not valid JSON")
         }
         guard case .object(let object) = value else {

@@ -70,7 +70,7 @@ final class RelydDaemon: @unchecked Sendable {
         let process = Process()
         process.executableURL = try Checkout.product("relyd")
         process.arguments = ["--config", configPath]
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardError = log

@@ -92,6 +92,6 @@ import Testing
     /// The RFC's example verifier gives the RFC's challenge.
     @Test func challenge_matchesRFC7636AppendixB() throws {
         #expect(try PKCE.challenge(forVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
-            == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuHJSJ-ixNM")
+            == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
     }
 }

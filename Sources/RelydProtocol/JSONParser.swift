@@ -1,0 +1,252 @@
+/// A strict RFC 8259 JSON parser producing ``JSONValue``.
+///
+/// Why not Foundation's: it accepts what RFC 8259 forbids (trailing commas, among others), keeps the first of two
+/// members with the same name where JOSE (RFC 7515 4, RFC 7519 4) requires refusing or keeping the last, and has no
+/// nesting limit a hostile peer cannot reach. Every JSON relyd reads from a client or an OP goes through here, so
+/// all of them are held to one grammar: duplicate member names are refused, nesting is bounded, and the whole input
+/// must be one value with only whitespace around it.
+public struct JSONParser {
+    /// Why a text is not acceptable JSON, with the byte offset where parsing stopped.
+    public struct Failure: Error, Sendable, Equatable {
+        public var offset: Int
+        public var reason: String
+    }
+
+    /// The deepest nesting of arrays and objects accepted.
+    public static let maximumDepth = 64
+
+    private let bytes: [UInt8]
+    private var index = 0
+    private var depth = 0
+
+    /// Parses `bytes` as exactly one JSON value.
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.failure("unexpected data after the value") }
+        return value
+    }
+
+    /// Parses `bytes` as one JSON object.
+    public static func parseObject(_ bytes: [UInt8]) throws(Failure) -> [String: JSONValue] {
+        guard case .object(let object) = try parse(bytes) else {
+            throw Failure(offset: 0, reason: "not a JSON object")
+        }
+        return object
+    }
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    private func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+
+    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+    }
+
+    private mutating func expect(_ literal: String, _ value: JSONValue) throws(Failure) -> JSONValue {
+        let expected = Array(literal.utf8)
+        guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected else {
+            throw failure("invalid literal")
+        }
+        index += expected.count
+        return value
+    }
+
+    private mutating func parseValue() throws(Failure) -> JSONValue {
+        switch current {
+        case UInt8(ascii: "{")?: return try parseObject()
+        case UInt8(ascii: "[")?: return try parseArray()
+        case UInt8(ascii: "\"")?: return .string(try parseString())
+        case UInt8(ascii: "t")?: return try expect("true", .bool(true))
+        case UInt8(ascii: "f")?: return try expect("false", .bool(false))
+        case UInt8(ascii: "n")?: return try expect("null", .null)
+        case let byte? where byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte): return try parseNumber()
+        case nil: throw failure("unexpected end of input")
+        default: throw failure("unexpected character")
+        }
+    }
+
+    private mutating func enter() throws(Failure) {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth)") }
+        index += 1
+        skipWhitespace()
+    }
+
+    private mutating func parseObject() throws(Failure) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        var members: [String: JSONValue] = [:]
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
+        while true {
+            guard current == UInt8(ascii: "\"") else { throw failure("expected a member name") }
+            let name = try parseString()
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw failure("expected ':'") }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue()
+            guard members.updateValue(value, forKey: name) == nil else {
+                throw failure("duplicate member name")
+            }
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ",")?:
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "}")?:
+                index += 1
+                return .object(members)
+            default:
+                throw failure("expected ',' or '}'")
+            }
+        }
+    }
+
+    private mutating func parseArray() throws(Failure) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        var elements: [JSONValue] = []
+        if current == UInt8(ascii: "]") {
+            index += 1
+            return .array(elements)
+        }
+        while true {
+            elements.append(try parseValue())
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ",")?:
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "]")?:
+                index += 1
+                return .array(elements)
+            default:
+                throw failure("expected ',' or ']'")
+            }
+        }
+    }
+
+    private mutating func parseString() throws(Failure) -> String {
+        index += 1  // the opening quote
+        var scalars = String.UnicodeScalarView()
+        var runStart = index
+        func flushRun(_ parser: JSONParser, upTo end: Int) throws(Failure) {
+            guard runStart < end else { return }
+            guard let text = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
+                throw parser.failure("invalid UTF-8 in a string")
+            }
+            scalars.append(contentsOf: text.unicodeScalars)
+        }
+        while let byte = current {
+            switch byte {
+            case UInt8(ascii: "\""):
+                try flushRun(self, upTo: index)
+                index += 1
+                return String(scalars)
+            case UInt8(ascii: "\\"):
+                try flushRun(self, upTo: index)
+                index += 1
+                scalars.append(try parseEscape())
+                runStart = index
+            case 0x00..<0x20:
+                throw failure("control character in a string")
+            default:
+                index += 1
+            }
+        }
+        throw failure("unterminated string")
+    }
+
+    private mutating func parseEscape() throws(Failure) -> Unicode.Scalar {
+        guard let byte = current else { throw failure("unterminated escape") }
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{08}"
+        case UInt8(ascii: "f"): return "\u{0C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        case UInt8(ascii: "u"):
+            let high = try parseHex4()
+            if (0xD800...0xDBFF).contains(high) {
+                guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
+                else { throw failure("unpaired surrogate") }
+                index += 2
+                let low = try parseHex4()
+                guard (0xDC00...0xDFFF).contains(low),
+                      let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                else { throw failure("unpaired surrogate") }
+                return scalar
+            }
+            guard let scalar = Unicode.Scalar(high) else { throw failure("unpaired surrogate") }
+            return scalar
+        default:
+            throw failure("invalid escape")
+        }
+    }
+
+    private mutating func parseHex4() throws(Failure) -> UInt32 {
+        guard bytes.count - index >= 4 else { throw failure("short \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: throw failure("invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    private mutating func parseNumber() throws(Failure) -> JSONValue {
+        let start = index
+        var isInteger = true
+        if current == UInt8(ascii: "-") { index += 1 }
+        guard let first = current, (0x30...0x39).contains(first) else { throw failure("invalid number") }
+        index += 1
+        if first != 0x30 { skipDigits() }
+        if current == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard try requireDigits() else { throw failure("invalid number") }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard try requireDigits() else { throw failure("invalid number") }
+        }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if isInteger, let integer = Int64(text) { return .integer(integer) }
+        guard let number = Double(text), number.isFinite else { throw failure("number out of range") }
+        return .number(number)
+    }
+
+    private mutating func skipDigits() {
+        while let byte = current, (0x30...0x39).contains(byte) { index += 1 }
+    }
+
+    private mutating func requireDigits() throws(Failure) -> Bool {
+        let start = index
+        skipDigits()
+        return index > start
+    }
+}

@@ -1,0 +1,42 @@
+import RelydProtocol
+import Testing
+
+/// The strict JSON parser every client request and OP response goes through.
+@Suite struct JSONParserTests {
+    func parse(_ text: String) -> JSONValue? { try? JSONParser.parse(Array(text.utf8)) }
+
+    /// RFC 8259 values parse to the matching cases, integers kept apart from fractions.
+    @Test func values_parse() {
+        #expect(parse(#" {"a":[1,-2.5,1e3,true,false,null,"x\u00e9\ud83d\ude00\n"]} "#) == .object(["a": .array([
+            .integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("xé😀\n"),
+        ])]))
+        #expect(parse("0") == .integer(0))
+        #expect(parse("-0.0") == .number(-0.0))
+        #expect(parse("92233720368547758080") == .number(9.223372036854775808e19))
+    }
+
+    /// What RFC 8259 forbids is refused, including what Foundation's decoder lets through.
+    @Test(arguments: [
+        #"{"a":1,}"#, "[1,]", "01", "1.", ".5", "+1", "NaN", "Infinity", "'x'", #"{"a" 1}"#, #"{a:1}"#,
+        "\"tab\there\"", #""\x""#, #""\ud800""#, #""\udc00x""#, "tru", "[1] 2", "", "  ", "{", #"{"a":1}}"#,
+        "1e999", "/* c */ 1",
+    ])
+    func invalidText_isRefused(text: String) {
+        #expect(parse(text) == nil)
+    }
+
+    /// A member name given twice is refused, even when written with an escape.
+    @Test func duplicateMemberNames_areRefused() {
+        #expect(parse(#"{"a":1,"a":2}"#) == nil)
+        #expect(parse(#"{"a":1,"\u0061":2}"#) == nil)
+        #expect(parse(#"{"a":{"b":1},"b":{"a":1}}"#) != nil)
+    }
+
+    /// Nesting is bounded so that hostile input cannot exhaust the stack.
+    @Test func deepNesting_isRefused() {
+        let depth = JSONParser.maximumDepth
+        #expect(parse(String(repeating: "[", count: depth) + String(repeating: "]", count: depth)) != nil)
+        #expect(parse(String(repeating: "[", count: depth + 1) + String(repeating: "]", count: depth + 1)) == nil)
+        #expect(parse(String(repeating: "[", count: 100_000)) == nil)
+    }
+}
