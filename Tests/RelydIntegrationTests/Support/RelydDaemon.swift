@@ -145,23 +145,42 @@ final class RelydDaemon: @unchecked Sendable {
 }
 
 /// Runs a command to completion and returns its standard output.
+///
+/// posix_spawn and waitpid rather than Foundation's `Process`: the OP scripts leave a server running in the
+/// background, and `Process.waitUntilExit` on Linux waits for such grandchildren too. Output goes through files so
+/// that nothing waits on a pipe the server keeps open.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw IntegrationError("\(executable) \(arguments.first ?? "") failed (\(process.terminationStatus)): "
-            + String(decoding: errorData, as: UTF8.self))
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relyd-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outputPath = scratch.appendingPathComponent("stdout").path
+    let errorPath = scratch.appendingPathComponent("stderr").path
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+    let argv = (["/usr/bin/env", executable] + arguments).map { strdup($0) } + [nil]
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
     }
-    return String(decoding: data, as: UTF8.self)
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
+    guard spawned == 0 else { throw IntegrationError("cannot start \(executable): errno \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
+    guard exitedCleanly else {
+        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        throw IntegrationError("\(executable) \(arguments.first ?? "") failed (status \(status)): \(errors)")
+    }
+    return output
 }
