@@ -251,19 +251,23 @@ private final class Transfer: @unchecked Sendable {
 // MARK: - libcurl callbacks (run on the worker thread, inside curl_multi_perform)
 
 private let writeCallback: relyd_curl_write_callback = { pointer, size, count, userdata in
-    let (total, overflow) = size.multipliedReportingOverflow(by: count)
-    guard !overflow, let userdata else { return 0 }
-    guard total > 0, let pointer else { return total }
-    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.receiveBody(UnsafeRawBufferPointer(start: pointer, count: total)) ? total : 0
+    deliver(pointer, size, count, userdata) { $0.receiveBody($1) }
 }
 
 private let headerCallback: relyd_curl_write_callback = { pointer, size, count, userdata in
+    deliver(pointer, size, count, userdata) { $0.receiveHeaderLine($1) }
+}
+
+/// Hands a chunk libcurl delivered to its transfer. Returning anything but the chunk's size makes libcurl abort
+/// the transfer, which is how a body over the cap or a malformed header stops it.
+private func deliver(_ pointer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                     _ userdata: UnsafeMutableRawPointer?,
+                     _ receive: (Transfer, UnsafeRawBufferPointer) -> Bool) -> Int {
     let (total, overflow) = size.multipliedReportingOverflow(by: count)
     guard !overflow, let userdata else { return 0 }
     guard total > 0, let pointer else { return total }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: pointer, count: total)) ? total : 0
+    return receive(transfer, UnsafeRawBufferPointer(start: pointer, count: total)) ? total : 0
 }
 
 // MARK: - The engine: the multi handle and its thread

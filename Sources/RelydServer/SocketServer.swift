@@ -111,6 +111,14 @@ public final class SocketServer: Sendable {
         var phase: Phase = .idle
         var loopExited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
+
+        /// Records that the loop is gone for good and hands back the `stop()` calls waiting for it.
+        mutating func markLoopExited() -> [CheckedContinuation<Void, Never>] {
+            phase = .stopped
+            loopExited = true
+            defer { exitWaiters = [] }
+            return exitWaiters
+        }
     }
 
     /// A server that will bind `configuration.socketPath` when started.
@@ -189,11 +197,7 @@ public final class SocketServer: Sendable {
                     state.phase = .idle
                     return []
                 }
-                state.phase = .stopped
-                state.loopExited = true
-                let waiters = state.exitWaiters
-                state.exitWaiters = []
-                return waiters
+                return state.markLoopExited()
             }
             for waiter in waiters { waiter.resume() }
             throw error
@@ -253,13 +257,7 @@ public final class SocketServer: Sendable {
 
     /// Called once by the loop thread as it ends.
     func loopDidExit() {
-        let waiters = lifecycle.withLock { state in
-            state.phase = .stopped
-            state.loopExited = true
-            let waiters = state.exitWaiters
-            state.exitWaiters = []
-            return waiters
-        }
+        let waiters = lifecycle.withLock { state in state.markLoopExited() }
         for waiter in waiters { waiter.resume() }
         logger.info("control socket closed", ("socket.path", configuration.socketPath))
     }

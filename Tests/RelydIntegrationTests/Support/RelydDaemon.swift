@@ -53,6 +53,8 @@ final class RelydDaemon: @unchecked Sendable {
     /// Writes a configuration (`extraConfig` lines appended) and starts the daemon, waiting until it accepts.
     init(in directory: URL, extraConfig: String = "") throws {
         self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         socketPath = directory.appendingPathComponent("relyd.sock").path
         configPath = directory.appendingPathComponent("relyd.cfg").path
         logPath = directory.appendingPathComponent("relyd.log").path
