@@ -45,6 +45,8 @@ final class TestServer: @unchecked Sendable {
         let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
+        // Not the test runner's stderr: a server that outlives a crashed test would hold the runner's output open.
+        process.standardError = FileHandle.nullDevice
         do {
             try process.run()
         } catch {

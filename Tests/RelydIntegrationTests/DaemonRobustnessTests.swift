@@ -135,4 +135,27 @@ import Glibc
         #expect(process.terminationStatus != 0)
         #expect(text.contains("bad.cfg:1"))
     }
+
+    /// relyctl talks to the real daemon: data on stdout and exit 0, or the wire code on stderr and exit 1, or
+    /// exit 3 when no daemon listens.
+    @Test func relyctl_printsResultsAndExitsWithTheOutcome() throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try RelydDaemon(in: directory.url)
+        let relyctl = try Checkout.product("relyctl").path
+        let health = try run(relyctl, ["--socket", daemon.socketPath, "health"])
+        #expect(health.contains("\"status\""))
+        do {
+            try run(relyctl, ["--socket", daemon.socketPath, "get_user_info", "--oxd-id", "nope", "--access-token", "t"])
+            Issue.record("relyctl exited 0 on an error response")
+        } catch let error as CommandFailure {
+            #expect(error.exitStatus == 1)
+            #expect(error.standardError.contains("unknown_site"))
+        }
+        do {
+            try run(relyctl, ["--socket", directory.url.appendingPathComponent("absent.sock").path, "health"])
+            Issue.record("relyctl exited 0 without a daemon")
+        } catch let error as CommandFailure {
+            #expect(error.exitStatus == 3)
+        }
+    }
 }

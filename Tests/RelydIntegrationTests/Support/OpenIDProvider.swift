@@ -94,7 +94,10 @@ final class OpenIDProvider: @unchecked Sendable {
 }
 
 /// One OP and one relyd configured for it, in a temporary directory: what each end-to-end test starts from.
-struct EndToEndStack {
+///
+/// Torn down in reverse order of start: the daemon, then the OP (its stop script needs the pid file in the run
+/// directory), then the directory.
+final class EndToEndStack {
     let directory: TemporaryDirectory
     let op: OpenIDProvider
     let daemon: RelydDaemon
@@ -102,6 +105,16 @@ struct EndToEndStack {
     init(_ kind: OpenIDProvider.Kind, trustOP: Bool = true) throws {
         directory = try TemporaryDirectory()
         op = try OpenIDProvider(kind, runRoot: directory.url.appendingPathComponent("op"))
-        daemon = try RelydDaemon(in: directory.url, extraConfig: trustOP ? op.relydConfig : "")
+        do {
+            daemon = try RelydDaemon(in: directory.url, extraConfig: trustOP ? op.relydConfig : "")
+        } catch {
+            op.stop()
+            throw error
+        }
+    }
+
+    deinit {
+        daemon.kill9()
+        op.stop()
     }
 }

@@ -165,6 +165,11 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    // The OP scripts leave servers running: they must not inherit this process's other descriptors (pipes of
+    // other test servers, the test runner's output), or those would never see end-of-file.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+        if let fd = Int32(name), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+    }
 
     let argv = (["/usr/bin/env", executable] + arguments).map { strdup($0) } + [nil]
     let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -179,10 +184,20 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
-    guard exitedCleanly else {
+    let signaled = (status & 0x7f) != 0
+    let exitStatus = signaled ? -1 : (status >> 8) & 0xff
+    guard exitStatus == 0 else {
         let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        throw IntegrationError("\(executable) \(arguments.first ?? "") failed (status \(status)): \(errors)")
+        throw CommandFailure(command: executable, exitStatus: exitStatus, standardError: errors)
     }
     return output
+}
+
+/// A command that exited non-zero (or was killed: `exitStatus` -1).
+struct CommandFailure: Error, CustomStringConvertible {
+    var command: String
+    var exitStatus: Int32
+    var standardError: String
+
+    var description: String { "\(command) failed (exit \(exitStatus)): \(standardError)" }
 }
