@@ -285,26 +285,6 @@ public final class SocketServer: Sendable {
 
 // MARK: - State shared between the loop thread and connection tasks
 
-/// A value guarded by an `NSLock`.
-///
-/// Chosen over `Synchronization.Mutex` on purpose: ThreadSanitizer sees `NSLock`'s pthread mutex, but not `Mutex`'s
-/// futex (the standard library is not instrumented), so with `Mutex` every `swift test --sanitize=thread` run reports
-/// false races and real ones would drown in them.
-///
-/// `@unchecked Sendable` invariant: `value` is read and written only inside `withLock`, and `Value` is Sendable.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 /// What connection tasks (and `stop`) tell the loop: which connections have news, and whether to stop. Writing the
 /// eventfd wakes the loop; `wakePending` makes that one write per loop turn however many tasks report.
 final class LoopInbox: Sendable {

@@ -85,4 +85,15 @@ import Testing
         #expect(bytes.last == 0x0A)
         #expect(bytes.filter { $0 == 0x0A }.count == 1)
     }
+
+    /// An unexpected failure (here the store is closed) is internal_error with the fixed description; the detail
+    /// goes to the log only.
+    @Test func unexpectedFailure_isInternalError() async throws {
+        let oxdID = try await harness.registerSite()
+        await harness.store.close()
+        let response = await harness.send("get_authorization_url", ["oxd_id": .string(oxdID)])
+        #expect(response.errorCode == "internal_error")
+        #expect(response.errorDescription == RelydError.internalErrorMessage)
+        #expect(harness.logs.events.contains { $0.message == "command failed unexpectedly" })
+    }
 }

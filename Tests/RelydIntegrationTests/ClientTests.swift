@@ -1,4 +1,5 @@
 import Foundation
+import RelydBasics
 import Glibc
 import RelydClient
 import RelydProtocol
@@ -113,12 +114,9 @@ final class FakeDaemon: @unchecked Sendable {
     }
 }
 
-/// A value shared between test threads.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+extension Locked {
+    var value: Value { withLock { $0 } }
+    func update<R>(_ body: (inout Value) -> R) -> R { withLock { body(&$0) } }
 }
 
 /// A script that answers every request with `answer(request)` until the client leaves.

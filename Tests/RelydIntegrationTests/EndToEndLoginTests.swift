@@ -13,8 +13,17 @@ import Testing
         let redirect = try op.login(authorization.authorizationURL)
         let code = try #require(redirect["code"], "login produced no code: \(redirect)")
         #expect(redirect["state"] == authorization.state)
-        let tokens = try await client.send(GetTokensByCode.self, .init(
-            oxdID: oxdID, code: code, state: authorization.state, iss: redirect["iss"]))
+        let tokens: GetTokensByCode.Result
+        do {
+            tokens = try await client.send(GetTokensByCode.self, .init(
+                oxdID: oxdID, code: code, state: authorization.state, iss: redirect["iss"]))
+        } catch {
+            // Evidence for a failure that does not reproduce at will: what the OP publishes as its keys now.
+            let jwks = (try? run("curl", ["-s"] + (op.fixture.ca_file.map { ["--cacert", $0] } ?? [])
+                + [op.fixture.issuer + "/jwks"])) ?? "?"
+            Issue.record("get_tokens_by_code failed: \(error)\nOP JWKS now: \(jwks)")
+            throw error
+        }
         #expect(tokens.idTokenClaims["sub"]?.stringValue?.isEmpty == false)
         #expect(tokens.idTokenClaims["iss"]?.stringValue == op.fixture.issuer)
         let userInfo = try await client.send(GetUserInfo.self, .init(oxdID: oxdID, accessToken: tokens.accessToken))

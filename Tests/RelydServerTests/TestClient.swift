@@ -6,6 +6,7 @@
 // tasks run there, and a blocked pool would deadlock the test. `onThread` gives each blocking job its own thread.
 
 import Foundation
+import RelydBasics
 import Glibc
 @testable import RelydServer
 

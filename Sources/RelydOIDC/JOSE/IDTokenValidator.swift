@@ -106,7 +106,9 @@ public enum IDTokenValidator {
         case .publicKey(let scheme, _):
             let candidates = keys.candidates(for: jws.header)
             guard !candidates.isEmpty else {
-                throw IDTokenFailure(.unknownKey, "no key in the JWKS fits the token's kid and alg")
+                let kid = jws.header.keyID.map { "'\(RelydError.quoting($0, limit: 64))'" } ?? "none"
+                throw IDTokenFailure(.unknownKey,
+                                     "no key in the JWKS (\(keys.keys.count) usable) fits kid \(kid) and alg \(jws.header.algorithm.rawValue)")
             }
             guard candidates.contains(where: { key in
                 (try? key.publicKey.verify(jws.signature, of: jws.signingInput, scheme: scheme)) == true

@@ -8,8 +8,8 @@ import RelydProtocol
 /// Design: one actor owns the cache. A fetch in progress is stored as a `Task`, so concurrent requests for the same
 /// document wait for that one fetch instead of each calling the OP (coalescing). Entries live for the OP's
 /// Cache-Control `max-age` when it sends one (bounded to a minute … a day), otherwise for the configured lifetime.
-/// A JWKS is refetched before its lifetime ends only when a token names a key it lacks (key rotation), and at
-/// most once per `minimumKeyRefetchInterval`.
+/// A JWKS is refetched before its lifetime ends only when a token names a key it lacks (key rotation); such
+/// refetches happen at most once per `minimumKeyRefetchInterval` for each JWKS URL.
 public actor ProviderCache {
     private struct Entry<Value: Sendable> {
         var value: Value
@@ -22,6 +22,7 @@ public actor ProviderCache {
     private var metadataFetches: [String: Task<Entry<ProviderMetadata>, any Error>] = [:]
     private var keySets: [URL: Entry<JWKSet>] = [:]
     private var keySetFetches: [URL: Task<Entry<JWKSet>, any Error>] = [:]
+    private var lastUnknownKeyRefetch: [URL: Date] = [:]
 
     public init(environment: OIDCEnvironment) {
         self.environment = environment
@@ -55,16 +56,21 @@ public actor ProviderCache {
     /// The OP's signing keys, from the cache when fresh.
     ///
     /// - Parameter refreshingForUnknownKey: true after a token named a key the cached set lacks; the set is then
-    ///   refetched unless it was fetched less than `minimumKeyRefetchInterval` ago.
+    ///   refetched unless another such refetch happened less than `minimumKeyRefetchInterval` ago.
     public func keys(for provider: ProviderMetadata, refreshingForUnknownKey: Bool = false) async throws -> JWKSet {
         let url = provider.jwksURI
         let now = environment.clock.now()
-        if let entry = keySets[url] {
-            let fresh = entry.expiresAt > now
-            let recentlyFetched = now.timeIntervalSince(entry.fetchedAt) < environment.settings.minimumKeyRefetchInterval
-            if (fresh && !refreshingForUnknownKey) || (refreshingForUnknownKey && recentlyFetched) {
+        if refreshingForUnknownKey {
+            // Rate-limit only the refetches that unknown key ids cause: a rotation right after an ordinary fetch
+            // must still be seen, while a burst of made-up key ids costs the OP one request per interval.
+            let interval = environment.settings.minimumKeyRefetchInterval
+            if let last = lastUnknownKeyRefetch[url], now.timeIntervalSince(last) < interval,
+               let entry = keySets[url] {
                 return entry.value
             }
+            lastUnknownKeyRefetch[url] = now
+        } else if let entry = keySets[url], entry.expiresAt > now {
+            return entry.value
         }
         if let fetch = keySetFetches[url] { return try await fetch.value.value }
         let environment = self.environment
