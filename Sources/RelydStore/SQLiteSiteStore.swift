@@ -243,6 +243,16 @@ enum Schema {
         CREATE INDEX token_bindings_expires_at ON token_bindings (expires_at);
         CREATE INDEX token_bindings_site_id ON token_bindings (site_id);
         """,
+        // 1 → 2: plain OAuth 2.0 providers (explicit endpoints) and the site's own key for private_key_jwt.
+        """
+        ALTER TABLE sites ADD COLUMN provider_kind TEXT NOT NULL DEFAULT 'oidc';
+        ALTER TABLE sites ADD COLUMN authorization_endpoint TEXT;
+        ALTER TABLE sites ADD COLUMN token_endpoint TEXT;
+        ALTER TABLE sites ADD COLUMN userinfo_endpoint TEXT;
+        ALTER TABLE sites ADD COLUMN signing_key TEXT;
+        ALTER TABLE sites ADD COLUMN signing_key_id TEXT;
+        ALTER TABLE sites ADD COLUMN signing_algorithm TEXT;
+        """,
     ]
 }
 
@@ -256,7 +266,8 @@ private enum SiteRow {
         "id", "op_host", "client_id", "client_secret", "client_secret_expires_at", "registration_access_token",
         "registration_client_uri", "redirect_uri", "post_logout_redirect_uri", "scopes", "client_name",
         "grant_types", "response_types", "token_endpoint_auth_method", "id_token_signed_response_alg",
-        "is_dynamically_registered", "created_at",
+        "is_dynamically_registered", "created_at", "provider_kind", "authorization_endpoint", "token_endpoint",
+        "userinfo_endpoint", "signing_key", "signing_key_id", "signing_algorithm",
     ]
     static let columnList = columns.joined(separator: ", ")
     static let insert = """
@@ -277,7 +288,9 @@ private enum SiteRow {
             .text(try JSONStrings.encode(site.scopes)), .text(site.clientName),
             .text(try JSONStrings.encode(site.grantTypes)), .text(try JSONStrings.encode(site.responseTypes)),
             .text(site.tokenEndpointAuthMethod), .text(site.idTokenSignedResponseAlg),
-            .integer(site.isDynamicallyRegistered ? 1 : 0), .date(site.createdAt),
+            .integer(site.isDynamicallyRegistered ? 1 : 0), .date(site.createdAt), .text(site.providerKind.rawValue),
+            .text(site.authorizationEndpoint), .text(site.tokenEndpoint), .text(site.userinfoEndpoint),
+            .text(site.signingKey?.revealed), .text(site.signingKeyID), .text(site.signingAlgorithm),
         ]
     }
 
@@ -292,7 +305,18 @@ private enum SiteRow {
             grantTypes: try JSONStrings.decode(row.text(11), column: "sites.grant_types"),
             responseTypes: try JSONStrings.decode(row.text(12), column: "sites.response_types"),
             tokenEndpointAuthMethod: row.text(13), idTokenSignedResponseAlg: row.optionalText(14),
-            isDynamicallyRegistered: row.int64(15) != 0, createdAt: row.date(16))
+            isDynamicallyRegistered: row.int64(15) != 0, createdAt: row.date(16),
+            providerKind: try providerKind(row.text(17)), authorizationEndpoint: row.optionalText(18),
+            tokenEndpoint: row.optionalText(19), userinfoEndpoint: row.optionalText(20),
+            signingKey: row.optionalText(21).map(Secret.init), signingKeyID: row.optionalText(22),
+            signingAlgorithm: row.optionalText(23))
+    }
+
+    private static func providerKind(_ text: String) throws(StoreError) -> Site.ProviderKind {
+        guard let kind = Site.ProviderKind(rawValue: text) else {
+            throw StoreError(.schema, "sites.provider_kind holds an unknown value")
+        }
+        return kind
     }
 }
 

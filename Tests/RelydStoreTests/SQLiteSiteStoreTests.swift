@@ -77,6 +77,38 @@ import Testing
         #expect(openError(directory.path) == .schema)
     }
 
+    /// A database written by the first schema version is migrated in place: its sites survive and read back as
+    /// OpenID Connect sites without a key of their own.
+    @Test func versionOneDatabaseIsMigrated() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        await (try SQLiteSiteStore.open(directory: directory.path)).close()
+        // Rebuild the file as version 1 left it: only the first migration, and one site written with its columns.
+        try FileManager.default.removeItem(atPath: directory.path + "/relyd.sqlite3")
+        #expect(FileManager.default.createFile(atPath: directory.path + "/relyd.sqlite3", contents: nil,
+                                               attributes: [.posixPermissions: 0o600]))
+        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        try connection.exec(Schema.migrations[0])
+        try connection.exec("""
+            CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL) STRICT;
+            INSERT INTO schema_version VALUES (1, 1);
+            INSERT INTO sites VALUES ('old-site', 'https://op.example', 'client', 'secret', NULL, NULL, NULL,
+                'https://rp.example/cb', NULL, '["openid"]', NULL, '["authorization_code"]', '["code"]',
+                'client_secret_basic', NULL, 1, 0);
+            """)
+        connection.close()
+
+        let store = try SQLiteSiteStore.open(directory: directory.path)
+        let site = try #require(try await store.site(id: "old-site"))
+        #expect(site.clientSecret?.revealed == "secret")
+        #expect(site.providerKind == .openIDConnect)
+        #expect(site.signingKey == nil)
+        await store.close()
+        let reopened = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        #expect(try reopened.schemaVersion() == Schema.migrations.count)
+        reopened.close()
+    }
+
     /// Every site whose `insertSite` returned is present after the writing process is killed with SIGKILL mid-stream,
     /// and the database passes `PRAGMA integrity_check`.
     @Test func committedSitesSurviveSIGKILL() async throws {

@@ -14,6 +14,10 @@ public struct ProviderMetadata: Sendable, Equatable {
     public var tokenEndpointAuthMethodsSupported: [String]
     public var codeChallengeMethodsSupported: [String]?
     public var authorizationResponseIssParameterSupported: Bool
+    public var introspectionEndpoint: URL?
+    public var revocationEndpoint: URL?
+    /// The whole document as the OP published it, for `get_discovery` and members relyd does not model.
+    public var document: [String: JSONValue]
 
     /// The discovery URL of an issuer: `/.well-known/openid-configuration` appended to its path (Discovery 4).
     public static func discoveryURL(forIssuer issuer: URL) -> URL {
@@ -69,12 +73,16 @@ public struct ProviderMetadata: Sendable, Equatable {
         codeChallengeMethodsSupported = try strings("code_challenge_methods_supported")
         authorizationResponseIssParameterSupported =
             document["authorization_response_iss_parameter_supported"] == .bool(true)
+        introspectionEndpoint = try optionalEndpoint("introspection_endpoint")
+        revocationEndpoint = try optionalEndpoint("revocation_endpoint")
+        self.document = document
     }
 
     public init(issuer: String, authorizationEndpoint: URL, tokenEndpoint: URL, jwksURI: URL, userinfoEndpoint: URL?,
                 registrationEndpoint: URL?, endSessionEndpoint: URL?, idTokenSigningAlgValuesSupported: [String],
                 tokenEndpointAuthMethodsSupported: [String], codeChallengeMethodsSupported: [String]?,
-                authorizationResponseIssParameterSupported: Bool) {
+                authorizationResponseIssParameterSupported: Bool, introspectionEndpoint: URL? = nil,
+                revocationEndpoint: URL? = nil, document: [String: JSONValue] = [:]) {
         self.issuer = issuer
         self.authorizationEndpoint = authorizationEndpoint
         self.tokenEndpoint = tokenEndpoint
@@ -86,5 +94,8 @@ public struct ProviderMetadata: Sendable, Equatable {
         self.tokenEndpointAuthMethodsSupported = tokenEndpointAuthMethodsSupported
         self.codeChallengeMethodsSupported = codeChallengeMethodsSupported
         self.authorizationResponseIssParameterSupported = authorizationResponseIssParameterSupported
+        self.introspectionEndpoint = introspectionEndpoint
+        self.revocationEndpoint = revocationEndpoint
+        self.document = document
     }
 }
