@@ -40,7 +40,7 @@ public struct JWK: Sendable {
             guard let curve = try Self.string(parameters, "crv").flatMap(EllipticCurve.init(rawValue:)) else {
                 throw JOSEError(.unusableKey, "JWK crv is not a supported curve")
             }
-            let x = try Self.bytes(parameters, "x"), y = try Self.bytes(parameters, "y")
+            let x = try Self.coordinate(parameters, "x", curve), y = try Self.coordinate(parameters, "y", curve)
             publicKey = try Self.imported { () throws(CryptoError) in try PublicKey(curve: curve, x: x, y: y) }
         case "OKP":
             guard try Self.string(parameters, "crv") == "Ed25519" else {
@@ -51,6 +51,21 @@ public struct JWK: Sendable {
         default:
             throw JOSEError(.unusableKey, "JWK kty is not supported")
         }
+    }
+
+    /// An EC coordinate at the curve's full length.
+    ///
+    /// RFC 7518 6.2.1.2 requires the full length, but real OPs strip leading zero bytes (Glewlwyd's key tool does so
+    /// for about one key in a hundred), and refusing those keys would fail one login in a hundred at random. Padding
+    /// with zeros on the left names the same integer, and OpenSSL still checks the point is on the curve; a
+    /// coordinate longer than the curve allows is refused.
+    private static func coordinate(_ parameters: [String: JSONValue], _ name: String,
+                                   _ curve: EllipticCurve) throws(JOSEError) -> [UInt8] {
+        let value = try bytes(parameters, name)
+        guard value.count <= curve.coordinateLength else {
+            throw JOSEError(.unusableKey, "JWK \(name) is longer than a \(curve.rawValue) coordinate")
+        }
+        return [UInt8](repeating: 0, count: curve.coordinateLength - value.count) + value
     }
 
     /// Whether this key may verify a signature made with `algorithm`: the key's type and curve fit the algorithm,

@@ -35,6 +35,19 @@ struct JWKSetTests {
 
     private static let unusableKeyIDs: Set = ["rsa-weak", "hmac-1", "ec-off-curve", "ec-short", "ed448", "future"]
 
+    /// An EC coordinate whose leading zero byte was stripped (as some OPs publish it) names the same point and is
+    /// accepted; a coordinate longer than the curve's is refused.
+    @Test func shortECCoordinate_isPadded_longOneRefused() throws {
+        func key(x: String) throws -> JWK {
+            try JWK(parameters: ["kty": .string("EC"), "crv": .string("P-256"), "x": .string(x),
+                                 "y": .string("GCLY34KlDjA0ZmJwNI6owSrLJw2PH5YxebBEb56ipjY")])
+        }
+        // The same point written with and without its leading zero byte (generated with Python `cryptography`).
+        #expect(try key(x: "zsX3WCP7gryRGzA__qlfig0s-gUSX9wJ-Ov274cZpQ").publicKey.kind == .ec(.p256))
+        #expect(try key(x: "AM7F91gj-4K8kRswP_6pX4oNLPoFEl_cCfjr9u-HGaU").publicKey.kind == .ec(.p256))
+        #expect(throws: JOSEError.self) { try key(x: "AADOxfdYI_uCvJEbMD_-qV-KDSz6BRJf3An46_bvhxml") }
+    }
+
     /// A document that is not an object with a keys array (exactly once) is an error.
     @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", "", #"{"keys":[],"keys":[]}"#])
     func documentWithoutKeysArrayIsRefused(document: String) {
