@@ -89,7 +89,7 @@ extension Site {
     /// have changed.
     public mutating func adopt(_ client: RegisteredClient) {
         clientID = client.clientID
-        clientSecret = client.clientSecret ?? clientSecret
+        clientSecret = client.clientSecret
         clientSecretExpiresAt = client.clientSecretExpiresAt
         registrationAccessToken = client.registrationAccessToken
         registrationClientURI = client.registrationClientURI

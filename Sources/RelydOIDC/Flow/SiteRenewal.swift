@@ -44,30 +44,39 @@ public actor SiteRenewal {
         let now = environment.clock.now()
         guard isDue(site, now: now) else { return site }
         let requested = ClientMetadataRequest(site: site)
-        var method = "read"
-        var client: RegisteredClient?
-        if let handle = try ClientRegistrationManagement.handle(of: site, http: environment.http) {
-            do {
-                let read = try await ClientRegistrationManagement.read(handle, requested: requested,
-                                                                       http: environment.http)
-                if read.clientSecretExpiresAt.map({ $0 > now }) ?? true { client = read }
-            } catch let error as RelydError where error.code == .opError || error.code == .opResponseInvalid {
-                environment.logger.info("reading the client registration failed; registering anew",
-                                        ("site.id", site.id), ("error.code", error.code.rawValue),
-                                        ("error.description", error.message))
-            }
-        }
-        if client == nil {
+        let method: String
+        if let read = try await rotatedRegistration(of: site, requested: requested, now: now,
+                                                    environment: environment) {
+            method = "read"
+            site.adopt(read)
+        } else {
             method = "register"
             let provider = try await providers.metadata(issuer: site.opHost)
-            client = try await ClientRegistration.register(requested, at: provider, http: environment.http)
+            site.adopt(try await ClientRegistration.register(requested, at: provider, http: environment.http))
         }
-        guard let client else { return site }
-        site.adopt(client)
         guard try await store.updateSite(site) else { throw Self.removed(siteID) }
         environment.logger.notice("site re-registered after its client secret expired", ("site.id", site.id),
                                   ("client.id", site.clientID), ("renewal.method", method))
         return site
+    }
+
+    /// The registration read back at the site's `registration_client_uri`, when the OP offers that and answers
+    /// a secret that is valid at `now`; nil when a new registration is needed. An unreachable OP is an error.
+    private static func rotatedRegistration(of site: Site, requested: ClientMetadataRequest, now: Date,
+                                            environment: OIDCEnvironment) async throws -> RegisteredClient? {
+        guard let handle = try? ClientRegistrationManagement.handle(of: site, http: environment.http) else {
+            return nil
+        }
+        do {
+            let read = try await ClientRegistrationManagement.read(handle, requested: requested, http: environment.http)
+            if let expiresAt = read.clientSecretExpiresAt, expiresAt <= now { return nil }
+            return read
+        } catch let error as RelydError where error.code == .opError || error.code == .opResponseInvalid {
+            environment.logger.info("reading the client registration failed; registering anew",
+                                    ("site.id", site.id), ("error.code", error.code.rawValue),
+                                    ("error.description", error.message))
+            return nil
+        }
     }
 
     private static func removed(_ siteID: String) -> RelydError {

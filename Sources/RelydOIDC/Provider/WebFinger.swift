@@ -43,8 +43,8 @@ public enum WebFinger {
     static func normalize(_ resource: String) throws -> (resource: String, authority: String) {
         let invalid = RelydError(.invalidParameter,
                                  "'params.resource' must be acct:user@host, user@host or an https URL")
-        if let colon = resource.firstIndex(of: ":"), resource[..<colon].lowercased() != "acct",
-           resource.contains("://") {
+        let isAccount = resource.lowercased().hasPrefix("acct:")
+        if !isAccount && resource.contains("://") {
             guard var components = URLComponents(string: resource), let scheme = components.scheme?.lowercased(),
                   let host = components.host, !host.isEmpty
             else { throw invalid }
@@ -52,7 +52,7 @@ public enum WebFinger {
             let port = components.port.map { ":\($0)" } ?? ""
             return (components.string ?? resource, "\(scheme)://\(Self.bracketed(host))\(port)")
         }
-        let account = resource.lowercased().hasPrefix("acct:") ? String(resource.dropFirst(5)) : resource
+        let account = isAccount ? String(resource.dropFirst(5)) : resource
         guard let at = account.lastIndex(of: "@"), at != account.startIndex else { throw invalid }
         let host = account[account.index(after: at)...]
         guard !host.isEmpty, !host.contains("/"), !host.contains("?"), !host.contains("#") else { throw invalid }
