@@ -68,6 +68,23 @@ public enum CommandCatalog {
             ("access_token", .string, true),
         ]),
         entry(Health.self, []),
+        entry(UpdateSite.self, [
+            ("oxd_id", .string, true),
+            ("authorization_redirect_uri", .string, false),
+            ("post_logout_redirect_uri", .string, false),
+            ("scope", .strings, false),
+            ("client_name", .string, false),
+            ("grant_types", .strings, false),
+            ("response_types", .strings, false),
+        ]),
+        entry(RemoveSite.self, [("oxd_id", .string, true)]),
+        entry(GetSite.self, [("oxd_id", .string, true)]),
+        entry(ListSites.self, []),
+        entry(GetDiscovery.self, [
+            ("op_host", .string, false),
+            ("oxd_id", .string, false),
+        ]),
+        entry(GetIssuer.self, [("resource", .string, true)]),
     ]
 
     public static func command(named name: String) -> Command? { commands.first { $0.name == name } }

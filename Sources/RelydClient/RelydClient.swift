@@ -163,4 +163,43 @@ public final class RelydClient: Sendable {
     public func health() async throws(RelydClientError) -> Health.Result {
         try await send(Health.self, NoParameters())
     }
+
+    /// `update_site`: changes the given metadata; a dynamically registered client is updated at the OP too.
+    public func updateSite(oxdID: String, authorizationRedirectURI: String? = nil,
+                           postLogoutRedirectURI: String? = nil, scope: [String]? = nil, clientName: String? = nil,
+                           grantTypes: [String]? = nil, responseTypes: [String]? = nil)
+        async throws(RelydClientError) -> SiteMetadata
+    {
+        try await send(UpdateSite.self, .init(
+            oxdID: oxdID, authorizationRedirectURI: authorizationRedirectURI,
+            postLogoutRedirectURI: postLogoutRedirectURI, scope: scope, clientName: clientName,
+            grantTypes: grantTypes, responseTypes: responseTypes))
+    }
+
+    /// `remove_site`: forgets the site and deregisters its client at the OP where possible.
+    public func removeSite(oxdID: String) async throws(RelydClientError) -> RemoveSite.Result {
+        try await send(RemoveSite.self, .init(oxdID: oxdID))
+    }
+
+    /// `get_site`: the site's stored metadata, without secrets.
+    public func site(oxdID: String) async throws(RelydClientError) -> SiteMetadata {
+        try await send(GetSite.self, .init(oxdID: oxdID))
+    }
+
+    /// `list_sites`: every site's metadata, sorted by oxd_id.
+    public func sites() async throws(RelydClientError) -> [SiteMetadata] {
+        try await send(ListSites.self, NoParameters()).sites
+    }
+
+    /// `get_discovery`: the OP's discovery document, by issuer or by one of its sites.
+    public func discovery(opHost: String? = nil, oxdID: String? = nil)
+        async throws(RelydClientError) -> [String: JSONValue]
+    {
+        try await send(GetDiscovery.self, .init(opHost: opHost, oxdID: oxdID)).discovery
+    }
+
+    /// `get_issuer`: the issuer of `acct:user@host`, `user@host` or an https URL, by WebFinger.
+    public func issuer(resource: String) async throws(RelydClientError) -> String {
+        try await send(GetIssuer.self, .init(resource: resource)).issuer
+    }
 }

@@ -9,6 +9,7 @@ public struct CommandContext: Sendable {
     public var store: any SiteStore
     public var environment: OIDCEnvironment
     public var providers: ProviderCache
+    public var renewals: SiteRenewal
     public var version: String
     public var startedAt: Date
 
@@ -16,16 +17,26 @@ public struct CommandContext: Sendable {
         self.store = store
         self.environment = environment
         self.providers = ProviderCache(environment: environment)
+        self.renewals = SiteRenewal()
         self.version = version
         self.startedAt = environment.clock.now()
     }
 
     public var logger: Logger { environment.logger }
 
-    /// The site with id `oxdID`.
+    /// The site with id `oxdID`, ready to use: re-registered first when its client secret has expired, so that
+    /// every command that talks to the OP for a site gets working credentials from this one place.
+    ///
+    /// - Throws: `unknown_site` when there is none; the OP errors of a re-registration (see ``SiteRenewal``).
+    public func site(_ oxdID: String) async throws -> Site {
+        try await renewals.current(try await storedSite(oxdID), store: store, providers: providers,
+                                   environment: environment)
+    }
+
+    /// The site with id `oxdID` as stored, without calling the OP.
     ///
     /// - Throws: `unknown_site` when there is none.
-    public func site(_ oxdID: String) async throws -> Site {
+    public func storedSite(_ oxdID: String) async throws -> Site {
         guard let site = try await store.site(id: oxdID) else {
             throw RelydError(.unknownSite, "no site has oxd_id '\(RelydError.quoting(oxdID, limit: 80))'")
         }

@@ -7,6 +7,12 @@ public enum CommandTable {
         GetAuthorizationURLHandler.self,
         GetTokensByCodeHandler.self,
         GetUserInfoHandler.self,
+        UpdateSiteHandler.self,
+        RemoveSiteHandler.self,
+        GetSiteHandler.self,
+        ListSitesHandler.self,
+        GetDiscoveryHandler.self,
+        GetIssuerHandler.self,
     ]
 
     /// The handlers by wire name.

@@ -16,6 +16,8 @@ public struct OIDCSettings: Sendable {
     /// The shortest interval between two JWKS refetches caused by an unknown `kid`, per JWKS URL, so that tokens
     /// with made-up key ids cannot turn relyd into a request amplifier against the OP.
     public var minimumKeyRefetchInterval: TimeInterval = 10
+    /// The OPs sites may use and discovery or WebFinger may reach; empty allows any (see ``AllowedOPHosts``).
+    public var allowedOPHosts = AllowedOPHosts.any
 
     public init() {}
 }

@@ -41,6 +41,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case idTokenInvalid = "id_token_invalid"
     /// The userinfo response failed a check (for example its `sub` differs from the ID token's).
     case userInfoInvalid = "userinfo_invalid"
+    /// The issuer (or WebFinger host) is not in the daemon's `allowed_op_hosts`; nothing was fetched.
+    case opNotAllowed = "op_not_allowed"
 
     /// Anything unexpected inside the daemon. The description is fixed; the detail goes to the daemon's log.
     case internalError = "internal_error"

@@ -1,5 +1,6 @@
 import Foundation
 import RelydBasics
+import RelydOIDC
 
 /// The daemon's settings, with their defaults. Knows no file format: ``ConfigurationFile`` reads `sample.cfg`'s.
 public struct Configuration: Sendable, Equatable {
@@ -24,6 +25,8 @@ public struct Configuration: Sendable, Equatable {
     public var maxConnections = 1024
     /// How long SIGTERM waits for requests in flight before closing connections.
     public var shutdownDrainSeconds = 10
+    /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.
+    public var allowedOPHosts = AllowedOPHosts.any
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RelydBasics
+import RelydOIDC
 
 /// Reads the configuration format of `sample.cfg`: one `key = value` per line, `#` starts a comment line,
 /// values may be wrapped in double quotes. Every key is declared once in ``keys``, with its parser and bounds;
@@ -68,6 +69,13 @@ public enum ConfigurationFile {
         },
         Key(name: "shutdown_drain_seconds") { config, value throws(Reason) in
             config.shutdownDrainSeconds = try integer(value, 0...3600)
+        },
+        Key(name: "allowed_op_hosts") { config, value throws(Reason) in
+            do throws(AllowedOPHosts.InvalidEntry) {
+                config.allowedOPHosts = try AllowedOPHosts(value.split(separator: ",").map(String.init))
+            } catch {
+                throw Reason("entry '\(error.entry)' is neither an issuer URL nor a host[:port]")
+            }
         },
     ]
 

@@ -40,6 +40,7 @@ public final class Daemon: Sendable {
         settings.stateLifetime = TimeInterval(configuration.stateLifetimeSeconds)
         settings.allowHTTPLoopback = configuration.allowHTTPLoopback
         settings.metadataCacheLifetime = TimeInterval(configuration.metadataCacheSeconds)
+        settings.allowedOPHosts = configuration.allowedOPHosts
         let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
         let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,

@@ -380,7 +380,8 @@ func expectError(_ code: String, _ body: () async throws -> Void,
             #expect(Set(command.parameters.map(\.name)) == command.declaredParameterNames, "\(command.name)")
         }
         #expect(CommandCatalog.commands.map(\.name)
-                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health"])
+                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health",
+                    "update_site", "remove_site", "get_site", "list_sites", "get_discovery", "get_issuer"])
     }
 
     @Test func parametersAreTypedFromTheCatalog() throws {

@@ -30,7 +30,8 @@ public actor ProviderCache {
 
     /// The checked discovery document of `issuer`, from the cache when fresh.
     ///
-    /// - Throws: `invalid_parameter` when the issuer is not an acceptable URL, then the errors of
+    /// - Throws: `invalid_parameter` when the issuer is not an acceptable URL, `op_not_allowed` when it is not in
+    ///   `allowed_op_hosts`, then the errors of
     ///   ``ProviderMetadata/init(document:expectedIssuer:http:)`` and ``ProviderHTTPClient``.
     public func metadata(issuer: String) async throws -> ProviderMetadata {
         let now = environment.clock.now()
@@ -39,6 +40,7 @@ public actor ProviderCache {
         let environment = self.environment
         let fetch = Task { () async throws -> Entry<ProviderMetadata> in
             let issuerURL = try environment.http.endpointURL(issuer, field: "op_host", code: .invalidParameter)
+            try environment.settings.allowedOPHosts.check(issuer: issuer)
             let url = ProviderMetadata.discoveryURL(forIssuer: issuerURL)
             let (document, response) = try await environment.http.jsonObject(
                 HTTPRequest(url: url, headers: [("Accept", "application/json")]), what: "discovery document")
