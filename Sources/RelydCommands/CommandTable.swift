@@ -7,6 +7,8 @@ public enum CommandTable {
         GetAuthorizationURLHandler.self,
         GetTokensByCodeHandler.self,
         GetUserInfoHandler.self,
+        GetLogoutURIHandler.self,
+        ValidateLogoutTokenHandler.self,
     ]
 
     /// The handlers by wire name.

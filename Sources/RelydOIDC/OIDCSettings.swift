@@ -16,6 +16,9 @@ public struct OIDCSettings: Sendable {
     /// The shortest interval between two JWKS refetches caused by an unknown `kid`, per JWKS URL, so that tokens
     /// with made-up key ids cannot turn relyd into a request amplifier against the OP.
     public var minimumKeyRefetchInterval: TimeInterval = 10
+    /// How old (by `iat`) a back-channel logout token may be. Bounds how long its `jti` is remembered for replay
+    /// detection; an OP delivers logout tokens right away, so minutes suffice.
+    public var logoutTokenMaximumAge: TimeInterval = 300
 
     public init() {}
 }

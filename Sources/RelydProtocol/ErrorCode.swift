@@ -41,6 +41,10 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case idTokenInvalid = "id_token_invalid"
     /// The userinfo response failed a check (for example its `sub` differs from the ID token's).
     case userInfoInvalid = "userinfo_invalid"
+    /// The OP does not offer what the command needs (for example it publishes no `end_session_endpoint`).
+    case opUnsupported = "op_unsupported"
+    /// The back-channel logout token failed a check (including a replayed `jti`); the description names the check.
+    case logoutTokenInvalid = "logout_token_invalid"
 
     /// Anything unexpected inside the daemon. The description is fixed; the detail goes to the daemon's log.
     case internalError = "internal_error"
