@@ -260,3 +260,24 @@ import Testing
         }
     }
 }
+
+/// Logout belongs to OpenID Connect: a plain OAuth 2.0 site gets op_unsupported from both commands.
+@Suite struct LogoutForOAuth2SitesTests {
+    let harness = DispatcherHarness()
+
+    /// get_logout_uri and validate_logout_token refuse an OAuth 2.0 site without calling the OP.
+    @Test func oauth2Site_isOPUnsupported() async throws {
+        let oxdID = try await harness.registerSite()
+        var site = try #require(try await harness.store.site(id: oxdID))
+        site.id = "oauth2-site"
+        site.providerKind = .oauth2
+        try await harness.store.insertSite(site)
+        let before = harness.op.requests.count
+        #expect(await harness.send("get_logout_uri", ["oxd_id": .string("oauth2-site")]).errorCode
+            == "op_unsupported")
+        #expect(await harness.send("validate_logout_token", [
+            "oxd_id": .string("oauth2-site"), "logout_token": .string("a.b.c"),
+        ]).errorCode == "op_unsupported")
+        #expect(harness.op.requests.count == before)
+    }
+}

@@ -1,6 +1,7 @@
 import RelydBasics
 import RelydOIDC
 import RelydProtocol
+import RelydStore
 
 /// `validate_logout_token`: the app hands over the OP's back-channel logout token and learns whose sessions to end.
 public enum ValidateLogoutTokenHandler: CommandHandler {
@@ -10,6 +11,9 @@ public enum ValidateLogoutTokenHandler: CommandHandler {
         -> ValidateLogoutToken.Result
     {
         let site = try await context.site(parameters.oxdID)
+        guard site.providerKind == .openIDConnect else {
+            throw RelydError(.opUnsupported, "a plain OAuth 2.0 provider has no back-channel logout tokens")
+        }
         let provider = try await context.providers.metadata(issuer: site.opHost)
         let token = try await LogoutTokenVerification.validate(
             Secret(parameters.logoutToken), site: site, provider: provider, cache: context.providers,
