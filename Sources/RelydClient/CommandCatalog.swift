@@ -17,6 +17,8 @@ public enum CommandCatalog {
         case integer
         /// A JSON object of string values; on the command line written as that JSON object.
         case object = "object of strings"
+        /// Any JSON object (the `claims` request parameter); on the command line written as that JSON object.
+        case jsonObject = "JSON object"
     }
 
     public struct Parameter: Sendable, Equatable {
@@ -55,6 +57,10 @@ public enum CommandCatalog {
             ("acr_values", .strings, false),
             ("prompt", .string, false),
             ("max_age", .integer, false),
+            ("login_hint", .string, false),
+            ("ui_locales", .strings, false),
+            ("claims", .jsonObject, false),
+            ("response_mode", .string, false),
             ("custom_parameters", .object, false),
         ]),
         entry(GetTokensByCode.self, [
@@ -85,6 +91,17 @@ public enum CommandCatalog {
             ("oxd_id", .string, false),
         ]),
         entry(GetIssuer.self, [("resource", .string, true)]),
+        entry(GetLogoutURI.self, [
+            ("oxd_id", .string, true),
+            ("id_token_hint", .string, false),
+            ("post_logout_redirect_uri", .string, false),
+            ("state", .string, false),
+            ("ui_locales", .strings, false),
+        ]),
+        entry(ValidateLogoutToken.self, [
+            ("oxd_id", .string, true),
+            ("logout_token", .string, true),
+        ]),
     ]
 
     public static func command(named name: String) -> Command? { commands.first { $0.name == name } }

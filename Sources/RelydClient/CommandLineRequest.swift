@@ -168,6 +168,13 @@ public struct CommandLineRequest: Sendable, Equatable {
                     throw UsageError("'\(name)' must be a JSON object of strings, like '{\"login_hint\":\"alice\"}'")
                 }
                 parameters[name] = .object(object)
+            case .jsonObject:
+                guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+                      let object = value.objectValue
+                else {
+                    throw UsageError("'\(name)' must be a JSON object, like '{\"userinfo\":{\"email\":null}}'")
+                }
+                parameters[name] = .object(object)
             }
         }
         return parameters

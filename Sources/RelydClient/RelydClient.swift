@@ -139,12 +139,14 @@ public final class RelydClient: Sendable {
 
     /// `get_authorization_url`: a login URL with fresh state, nonce and PKCE.
     public func authorizationURL(oxdID: String, scope: [String]? = nil, acrValues: [String]? = nil,
-                                 prompt: String? = nil, maxAge: Int? = nil, customParameters: [String: String]? = nil)
+                                 prompt: String? = nil, maxAge: Int? = nil, loginHint: String? = nil,
+                                 uiLocales: [String]? = nil, claims: [String: JSONValue]? = nil,
+                                 responseMode: String? = nil, customParameters: [String: String]? = nil)
         async throws(RelydClientError) -> GetAuthorizationURL.Result
     {
         try await send(GetAuthorizationURL.self, .init(
-            oxdID: oxdID, scope: scope, acrValues: acrValues, prompt: prompt, maxAge: maxAge,
-            customParameters: customParameters))
+            oxdID: oxdID, scope: scope, acrValues: acrValues, prompt: prompt, maxAge: maxAge, loginHint: loginHint,
+            uiLocales: uiLocales, claims: claims, responseMode: responseMode, customParameters: customParameters))
     }
 
     /// `get_tokens_by_code`: redeems the code and state from the OP's redirect; the ID token is validated.
@@ -157,6 +159,23 @@ public final class RelydClient: Sendable {
     /// `get_user_info`: the userinfo claims for an access token.
     public func userInfo(oxdID: String, accessToken: String) async throws(RelydClientError) -> GetUserInfo.Result {
         try await send(GetUserInfo.self, .init(oxdID: oxdID, accessToken: accessToken))
+    }
+
+    /// `get_logout_uri`: the OP's RP-initiated logout URL to send the user's browser to.
+    public func logoutURI(oxdID: String, idTokenHint: String? = nil, postLogoutRedirectURI: String? = nil,
+                          state: String? = nil, uiLocales: [String]? = nil)
+        async throws(RelydClientError) -> GetLogoutURI.Result
+    {
+        try await send(GetLogoutURI.self, .init(
+            oxdID: oxdID, idTokenHint: idTokenHint, postLogoutRedirectURI: postLogoutRedirectURI, state: state,
+            uiLocales: uiLocales))
+    }
+
+    /// `validate_logout_token`: checks a back-channel logout token; returns whose sessions to end.
+    public func validateLogoutToken(oxdID: String, logoutToken: String)
+        async throws(RelydClientError) -> ValidateLogoutToken.Result
+    {
+        try await send(ValidateLogoutToken.self, .init(oxdID: oxdID, logoutToken: logoutToken))
     }
 
     /// `health`: the daemon's status, version and uptime.

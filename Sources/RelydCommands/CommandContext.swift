@@ -12,6 +12,8 @@ public struct CommandContext: Sendable {
     public var renewals: SiteRenewal
     public var version: String
     public var startedAt: Date
+    /// The `jti`s of accepted back-channel logout tokens, shared by all sites so a replay is refused.
+    public let logoutTokenReplays = TokenReplayCache()
 
     public init(store: any SiteStore, environment: OIDCEnvironment, version: String) {
         self.store = store

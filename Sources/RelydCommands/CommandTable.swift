@@ -13,6 +13,8 @@ public enum CommandTable {
         ListSitesHandler.self,
         GetDiscoveryHandler.self,
         GetIssuerHandler.self,
+        GetLogoutURIHandler.self,
+        ValidateLogoutTokenHandler.self,
     ]
 
     /// The handlers by wire name.

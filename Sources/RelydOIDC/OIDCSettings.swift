@@ -18,6 +18,9 @@ public struct OIDCSettings: Sendable {
     public var minimumKeyRefetchInterval: TimeInterval = 10
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any (see ``AllowedOPHosts``).
     public var allowedOPHosts = AllowedOPHosts.any
+    /// How old (by `iat`) a back-channel logout token may be. Bounds how long its `jti` is remembered for replay
+    /// detection; an OP delivers logout tokens right away, so minutes suffice.
+    public var logoutTokenMaximumAge: TimeInterval = 300
 
     public init() {}
 }

@@ -43,6 +43,10 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case userInfoInvalid = "userinfo_invalid"
     /// The issuer (or WebFinger host) is not in the daemon's `allowed_op_hosts`; nothing was fetched.
     case opNotAllowed = "op_not_allowed"
+    /// The OP does not offer what the command needs (for example it publishes no `end_session_endpoint`).
+    case opUnsupported = "op_unsupported"
+    /// The back-channel logout token failed a check (including a replayed `jti`); the description names the check.
+    case logoutTokenInvalid = "logout_token_invalid"
 
     /// Anything unexpected inside the daemon. The description is fixed; the detail goes to the daemon's log.
     case internalError = "internal_error"

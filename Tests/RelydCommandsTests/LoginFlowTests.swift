@@ -107,7 +107,7 @@ import Testing
         let oxdID = try await harness.registerSite()
         let response = await harness.send("get_authorization_url", [
             "oxd_id": .string(oxdID), "acr_values": .array([.string("loa2")]), "prompt": .string("login"),
-            "custom_parameters": .object(["login_hint": .string("alice@example.org")]),
+            "login_hint": .string("alice@example.org"), "custom_parameters": .object(["display": .string("page")]),
         ])
         #expect(response.isOK)
         let url = try #require(URLComponents(string: response.data["authorization_url"]?.stringValue ?? ""))
@@ -123,10 +123,12 @@ import Testing
         #expect(query["acr_values"] == "loa2")
         #expect(query["prompt"] == "login")
         #expect(query["login_hint"] == "alice@example.org")
+        #expect(query["display"] == "page")
     }
 
     /// Custom parameters cannot override what relyd controls.
-    @Test(arguments: ["state", "nonce", "code_challenge", "client_id", "redirect_uri"])
+    @Test(arguments: ["state", "nonce", "code_challenge", "client_id", "redirect_uri", "login_hint", "ui_locales",
+                      "claims", "response_mode"])
     func authorizationURL_refusesReservedCustomParameter(name: String) async throws {
         let oxdID = try await harness.registerSite()
         let response = await harness.send("get_authorization_url", [

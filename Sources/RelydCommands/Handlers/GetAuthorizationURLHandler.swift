@@ -13,7 +13,8 @@ public enum GetAuthorizationURLHandler: CommandHandler {
         let provider = try await context.providers.metadata(issuer: site.opHost)
         let request = try AuthorizationRequest(
             site: site, provider: provider, scopes: parameters.scope ?? site.scopes, acrValues: parameters.acrValues,
-            prompt: parameters.prompt, maxAge: parameters.maxAge,
+            prompt: parameters.prompt, maxAge: parameters.maxAge, loginHint: parameters.loginHint,
+            uiLocales: parameters.uiLocales, claims: parameters.claims, responseMode: parameters.responseMode,
             customParameters: parameters.customParameters ?? [:], environment: context.environment)
         try await context.store.insertPendingAuthorization(request.pending)
         return GetAuthorizationURL.Result(authorizationURL: request.url.absoluteString,

@@ -15,20 +15,32 @@ public struct AuthorizationRequest: Sendable {
     /// Parameters relyd sets itself; `custom_parameters` cannot override them.
     public static let reservedParameters: Set<String> = [
         "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-        "code_challenge_method", "acr_values", "prompt", "max_age",
+        "code_challenge_method", "acr_values", "prompt", "max_age", "login_hint", "ui_locales", "claims",
+        "response_mode",
     ]
+
+    /// The response modes relyd accepts: `query` (the default for the code flow) and `form_post` (OAuth 2.0 Form
+    /// Post Response Mode). Fragment modes would put the code where only browser script can read it.
+    public static let responseModes: Set<String> = ["query", "form_post"]
 
     /// Builds the request for `site`.
     ///
-    /// - Throws: `invalid_parameter` for a reserved custom parameter or a negative `max_age`.
+    /// - Parameter claims: the OpenID Connect `claims` request parameter (Core 5.5), sent as compact JSON.
+    /// - Throws: `invalid_parameter` for a reserved custom parameter, a negative `max_age` or a response mode other
+    ///   than `query` and `form_post`.
     public init(site: Site, provider: ProviderMetadata, scopes: [String], acrValues: [String]?, prompt: String?,
-                maxAge: Int?, customParameters: [String: String], environment: OIDCEnvironment) throws {
+                maxAge: Int?, loginHint: String? = nil, uiLocales: [String]? = nil,
+                claims: [String: JSONValue]? = nil, responseMode: String? = nil, customParameters: [String: String],
+                environment: OIDCEnvironment) throws {
         if let reserved = customParameters.keys.sorted().first(where: Self.reservedParameters.contains) {
             throw RelydError(.invalidParameter,
                              "'params.custom_parameters.\(reserved)' is set by relyd or has its own parameter")
         }
         if let maxAge, maxAge < 0 {
             throw RelydError(.invalidParameter, "'params.max_age' must not be negative")
+        }
+        if let responseMode, !Self.responseModes.contains(responseMode) {
+            throw RelydError(.invalidParameter, "'params.response_mode' must be 'query' or 'form_post'")
         }
         let state = try Self.randomToken(environment.random)
         let nonce = try Self.randomToken(environment.random)
@@ -47,11 +59,13 @@ public struct AuthorizationRequest: Sendable {
         if let acrValues, !acrValues.isEmpty { query.append(("acr_values", acrValues.joined(separator: " "))) }
         if let prompt { query.append(("prompt", prompt)) }
         if let maxAge { query.append(("max_age", String(maxAge))) }
+        if let loginHint { query.append(("login_hint", loginHint)) }
+        if let uiLocales, !uiLocales.isEmpty { query.append(("ui_locales", uiLocales.joined(separator: " "))) }
+        if let claims { query.append(("claims", try Self.compactJSON(claims))) }
+        if let responseMode { query.append(("response_mode", responseMode)) }
         query += customParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
 
-        let endpoint = provider.authorizationEndpoint.absoluteString
-        let separator = endpoint.contains("?") ? "&" : "?"
-        guard let url = URL(string: endpoint + separator + FormEncoding.encode(query)) else {
+        guard let url = FormEncoding.url(provider.authorizationEndpoint, appending: query) else {
             throw RelydError(.invalidParameter, "the authorization URL could not be built")
         }
         let now = environment.clock.now()
@@ -65,6 +79,17 @@ public struct AuthorizationRequest: Sendable {
     /// `scopes` with `openid` first when it was missing: without it the OP would not run OpenID Connect at all.
     public static func withOpenID(_ scopes: [String]) -> [String] {
         scopes.contains("openid") ? scopes : ["openid"] + scopes
+    }
+
+    /// `object` as JSON without whitespace, keys sorted so the same request always gives the same URL.
+    static func compactJSON(_ object: [String: JSONValue]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self)
+        } catch {
+            throw RelydError(.invalidParameter, "'params.claims' cannot be encoded as JSON")
+        }
     }
 
     /// 256 bits from the CSPRNG, base64url: unguessable state, nonce and a PKCE verifier of 43 characters.

@@ -16,18 +16,28 @@ public enum IDTokenVerification {
     /// - Throws: `id_token_invalid` naming the failed check, or the cache's errors when the keys cannot be fetched.
     public static func validate(_ token: Secret, site: Site, provider: ProviderMetadata, cache: ProviderCache,
                                 expectations: IDTokenExpectations) async throws -> ValidatedIDToken {
-        var keys = try await cache.keys(for: provider)
         do {
-            return try IDTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
-        } catch let failure where failure.check == .unknownKey {
-            keys = try await cache.keys(for: provider, refreshingForUnknownKey: true)
-        } catch {
-            throw relydError(error)
+            return try await withProviderKeys(provider: provider, cache: cache) { keys throws(IDTokenFailure) in
+                try IDTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
+            }
+        } catch let failure as IDTokenFailure {
+            throw RelydError(.idTokenInvalid, "ID token check '\(failure.check.rawValue)' failed: \(failure.message)")
         }
+    }
+
+    /// Runs `validate` with the OP's cached keys and, when the token names a key the cached set lacks (the OP
+    /// rotated its keys), once more with a refetched set.
+    ///
+    /// - Throws: the ``IDTokenFailure`` of `validate`, or the cache's errors when the keys cannot be fetched.
+    static func withProviderKeys<Validated>(
+        provider: ProviderMetadata, cache: ProviderCache,
+        _ validate: (JWKSet) throws(IDTokenFailure) -> Validated
+    ) async throws -> Validated {
+        let keys = try await cache.keys(for: provider)
         do {
-            return try IDTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
-        } catch {
-            throw relydError(error)
+            return try validate(keys)
+        } catch where error.check == .unknownKey {
+            return try validate(try await cache.keys(for: provider, refreshingForUnknownKey: true))
         }
     }
 
@@ -46,9 +56,5 @@ public enum IDTokenVerification {
             acrValues: pending?.acrValues,
             now: environment.clock.now(),
             clockSkew: environment.settings.clockSkew)
-    }
-
-    private static func relydError(_ failure: IDTokenFailure) -> RelydError {
-        RelydError(.idTokenInvalid, "ID token check '\(failure.check.rawValue)' failed: \(failure.message)")
     }
 }

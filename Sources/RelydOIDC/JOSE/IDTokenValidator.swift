@@ -40,12 +40,17 @@ public struct IDTokenExpectations: Sendable {
     }
 }
 
-/// Why an ID token was rejected. ``check`` is the stable part; ``message`` names the failed check for logs and never
-/// contains the token, a claim value or key material.
+/// Why an ID token, or another JWT the OP signs for the client (a logout token), was rejected. ``check`` is the
+/// stable part; ``message`` names the failed check for logs and never contains the token, a claim value or key
+/// material.
 public struct IDTokenFailure: Error, Sendable, Equatable {
     public enum Check: String, Sendable {
         case malformed, algorithm, unknownKey, signature, issuer, audience, authorizedParty, expired, notYetValid,
              issuedAt, subject, nonce, accessTokenHash, authTime, acr
+        /// Logout tokens only: `jti` missing, or already seen (a replay).
+        case tokenID, replayed
+        /// Logout tokens only: `events` lacks the back-channel logout event.
+        case events
     }
 
     public var check: Check
@@ -75,45 +80,10 @@ public enum IDTokenValidator {
     /// JWKS once on exactly that failure.
     public static func validate(_ token: String, expectations: IDTokenExpectations,
                                 keys: JWKSet) throws(IDTokenFailure) -> ValidatedIDToken {
-        let jws: JWS
-        do {
-            jws = try JWS(compact: token)
-        } catch {
-            throw IDTokenFailure(error.kind == .unsupportedAlgorithm ? .algorithm : .malformed, error.message)
-        }
-        try verifySignature(jws, expectations: expectations, keys: keys)
+        let jws = try SignedJWT.parse(token)
+        try SignedJWT.verifySignature(jws, allowedAlgorithms: expectations.allowedAlgorithms,
+                                      clientSecret: expectations.clientSecret, keys: keys)
         return try checkClaims(jws, expectations: expectations)
-    }
-
-    private static func verifySignature(_ jws: JWS, expectations: IDTokenExpectations,
-                                        keys: JWKSet) throws(IDTokenFailure) {
-        let algorithm = jws.header.algorithm
-        guard expectations.allowedAlgorithms.contains(algorithm) else {
-            throw IDTokenFailure(.algorithm, "alg is not allowed for this client")
-        }
-        switch algorithm.verification {
-        case .unsecured:
-            throw IDTokenFailure(.algorithm, "alg none is never accepted")
-        case .hmac(let digest):
-            // The MAC key is the client secret and nothing else: never a JWK, so an HS* token cannot be checked with
-            // a public key's bytes (algorithm confusion).
-            guard let secret = expectations.clientSecret, !secret.isEmpty else {
-                throw IDTokenFailure(.algorithm, "HMAC alg needs a client secret")
-            }
-            guard let mac = try? hmac(digest, key: Array(secret.utf8), data: jws.signingInput),
-                  constantTimeEquals(mac, jws.signature)
-            else { throw IDTokenFailure(.signature, "signature does not verify") }
-        case .publicKey(let scheme, _):
-            let candidates = keys.candidates(for: jws.header)
-            guard !candidates.isEmpty else {
-                let kid = jws.header.keyID.map { "'\(RelydError.quoting($0, limit: 64))'" } ?? "none"
-                throw IDTokenFailure(.unknownKey,
-                                     "no key in the JWKS (\(keys.keys.count) usable) fits kid \(kid) and alg \(jws.header.algorithm.rawValue)")
-            }
-            guard candidates.contains(where: { key in
-                (try? key.publicKey.verify(jws.signature, of: jws.signingInput, scheme: scheme)) == true
-            }) else { throw IDTokenFailure(.signature, "signature does not verify") }
-        }
     }
 
     private static func checkClaims(_ jws: JWS, expectations: IDTokenExpectations) throws(IDTokenFailure)
@@ -123,18 +93,8 @@ public enum IDTokenValidator {
         let now = expectations.now.timeIntervalSince1970
         let skew = expectations.clockSkew
 
-        guard let issuer = claims["iss"]?.stringValue, issuer == expectations.issuer else {
-            throw IDTokenFailure(.issuer, "iss is not the expected issuer")
-        }
-
-        let audience: [String]? = switch claims["aud"] {
-        case .string(let single): [single]
-        case .array(let values): values.allSatisfy { $0.stringValue != nil } ? values.compactMap(\.stringValue) : nil
-        default: nil
-        }
-        guard let audience, audience.contains(expectations.clientID) else {
-            throw IDTokenFailure(.audience, "aud does not contain the client id")
-        }
+        let issuer = try SignedJWT.issuer(claims, expected: expectations.issuer)
+        let audience = try SignedJWT.audience(claims, clientID: expectations.clientID)
         switch claims["azp"] {
         case nil:
             guard audience.count == 1 else { throw IDTokenFailure(.authorizedParty, "several aud values and no azp") }
@@ -144,14 +104,12 @@ public enum IDTokenValidator {
             throw IDTokenFailure(.authorizedParty, "azp is not the client id")
         }
 
-        guard let expiry = seconds(claims["exp"]), now < expiry + skew else {
+        guard let expiry = SignedJWT.seconds(claims["exp"]), now < expiry + skew else {
             throw IDTokenFailure(.expired, "exp is missing, not a whole number, or past")
         }
-        guard let issuedAt = seconds(claims["iat"]), issuedAt <= now + skew else {
-            throw IDTokenFailure(.issuedAt, "iat is missing, not a whole number, or in the future")
-        }
+        _ = try SignedJWT.issuedAt(claims, now: now, clockSkew: skew)
         if let notBefore = claims["nbf"] {
-            guard let notBefore = seconds(notBefore), notBefore <= now + skew else {
+            guard let notBefore = SignedJWT.seconds(notBefore), notBefore <= now + skew else {
                 throw IDTokenFailure(.notYetValid, "nbf is not a whole number or in the future")
             }
         }
@@ -178,7 +136,7 @@ public enum IDTokenValidator {
         case (nil, _?):
             throw IDTokenFailure(.authTime, "auth_time is missing but max_age was requested")
         case (let value?, let maxAge):
-            guard let authTime = seconds(value) else {
+            guard let authTime = SignedJWT.seconds(value) else {
                 throw IDTokenFailure(.authTime, "auth_time is not a whole number")
             }
             if let maxAge, now - authTime > Double(maxAge) + skew {
@@ -195,11 +153,6 @@ public enum IDTokenValidator {
 
         return ValidatedIDToken(claims: claims, subject: subject, issuer: issuer,
                                 expiresAt: Date(timeIntervalSince1970: expiry), header: jws.header)
-    }
-
-    /// A NumericDate claim as seconds since the epoch: a JSON integer or an integral fraction (`1700000000.0`).
-    private static func seconds(_ value: JSONValue?) -> TimeInterval? {
-        value?.int64Value.map(TimeInterval.init)
     }
 
     /// `at_hash`/`c_hash` of `value`: base64url of the left half of its hash under the alg's hash (Core §3.1.3.6).

@@ -119,4 +119,13 @@ public enum FormEncoding {
     public static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
     }
+
+    /// `endpoint` with `pairs` added to its query, keeping any query it already has (an OP may publish an endpoint
+    /// such as `https://op/logout?tenant=a`). Nil only when the result is not a URL.
+    public static func url(_ endpoint: URL, appending pairs: [(String, String)]) -> URL? {
+        let base = endpoint.absoluteString
+        guard !pairs.isEmpty else { return endpoint }
+        let separator = base.hasSuffix("?") || base.hasSuffix("&") ? "" : base.contains("?") ? "&" : "?"
+        return URL(string: base + separator + encode(pairs))
+    }
 }

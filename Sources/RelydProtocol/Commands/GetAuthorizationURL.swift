@@ -12,7 +12,14 @@ public enum GetAuthorizationURL: CommandDescriptor {
         public var prompt: String?
         /// When set, the ID token's `auth_time` is required and checked against it.
         public var maxAge: Int?
-        /// Extra query parameters (`login_hint`, `ui_locales`, …). Parameters relyd controls cannot be set here.
+        public var loginHint: String?
+        /// Sent space-separated, in order of preference.
+        public var uiLocales: [String]?
+        /// The OpenID Connect `claims` request parameter (Core 5.5), sent as compact JSON.
+        public var claims: [String: JSONValue]?
+        /// `query` (the default) or `form_post`: then the OP POSTs code, state and iss to the redirect URI.
+        public var responseMode: String?
+        /// Extra query parameters. Parameters relyd controls or that have their own parameter cannot be set here.
         public var customParameters: [String: String]?
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -21,16 +28,26 @@ public enum GetAuthorizationURL: CommandDescriptor {
             case acrValues = "acr_values"
             case prompt
             case maxAge = "max_age"
+            case loginHint = "login_hint"
+            case uiLocales = "ui_locales"
+            case claims
+            case responseMode = "response_mode"
             case customParameters = "custom_parameters"
         }
 
         public init(oxdID: String, scope: [String]? = nil, acrValues: [String]? = nil, prompt: String? = nil,
-                    maxAge: Int? = nil, customParameters: [String: String]? = nil) {
+                    maxAge: Int? = nil, loginHint: String? = nil, uiLocales: [String]? = nil,
+                    claims: [String: JSONValue]? = nil, responseMode: String? = nil,
+                    customParameters: [String: String]? = nil) {
             self.oxdID = oxdID
             self.scope = scope
             self.acrValues = acrValues
             self.prompt = prompt
             self.maxAge = maxAge
+            self.loginHint = loginHint
+            self.uiLocales = uiLocales
+            self.claims = claims
+            self.responseMode = responseMode
             self.customParameters = customParameters
         }
     }
