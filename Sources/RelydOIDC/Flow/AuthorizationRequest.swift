@@ -18,10 +18,11 @@ public struct AuthorizationRequest: Sendable {
         "code_challenge_method", "acr_values", "prompt", "max_age",
     ]
 
-    /// Builds the request for `site`.
+    /// Builds the request for `site`. A provider that issues no ID tokens gets no `nonce` and no added `openid`
+    /// scope; state and PKCE protect every request alike.
     ///
     /// - Throws: `invalid_parameter` for a reserved custom parameter or a negative `max_age`.
-    public init(site: Site, provider: ProviderMetadata, scopes: [String], acrValues: [String]?, prompt: String?,
+    public init(site: Site, endpoints: ProviderEndpoints, scopes: [String], acrValues: [String]?, prompt: String?,
                 maxAge: Int?, customParameters: [String: String], environment: OIDCEnvironment) throws {
         if let reserved = customParameters.keys.sorted().first(where: Self.reservedParameters.contains) {
             throw RelydError(.invalidParameter,
@@ -38,9 +39,13 @@ public struct AuthorizationRequest: Sendable {
             ("response_type", "code"),
             ("client_id", site.clientID),
             ("redirect_uri", site.redirectURI),
-            ("scope", Self.withOpenID(scopes).joined(separator: " ")),
-            ("state", state),
-            ("nonce", nonce),
+        ]
+        let requestedScopes = endpoints.requestedScopes(scopes)
+        // RFC 6749 3.3: without a scope the provider applies its default.
+        if !requestedScopes.isEmpty { query.append(("scope", requestedScopes.joined(separator: " "))) }
+        query.append(("state", state))
+        if endpoints.issuesIDTokens { query.append(("nonce", nonce)) }
+        query += [
             ("code_challenge", try PKCE.challenge(forVerifier: verifier)),
             ("code_challenge_method", "S256"),
         ]
@@ -49,7 +54,7 @@ public struct AuthorizationRequest: Sendable {
         if let maxAge { query.append(("max_age", String(maxAge))) }
         query += customParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
 
-        let endpoint = provider.authorizationEndpoint.absoluteString
+        let endpoint = endpoints.authorizationEndpoint.absoluteString
         let separator = endpoint.contains("?") ? "&" : "?"
         guard let url = URL(string: endpoint + separator + FormEncoding.encode(query)) else {
             throw RelydError(.invalidParameter, "the authorization URL could not be built")
