@@ -1,6 +1,7 @@
 import Foundation
 import RelydBasics
 import RelydHTTP
+import RelydOIDC
 import RelydProtocol
 import RelydStore
 import RelydTestSupport
@@ -120,12 +121,13 @@ import Testing
         #expect(await redeem(oxdID, code, state).errorCode == "op_error")
     }
 
-    /// An OpenID Connect site still refuses a form-encoded token response.
+    /// An OpenID Connect site still refuses a form-encoded token response, even one carrying an ID token.
     @Test func oidcSite_formEncodedTokenResponse_isOPResponseInvalid() async throws {
         let oxdID = try await harness.registerSite()
         let (code, state) = try await harness.login(oxdID: oxdID)
         harness.op.override(path: "/token") { _ in
-            HTTPResponse(status: 200, headers: Self.form, body: Data("access_token=at&token_type=bearer".utf8))
+            HTTPResponse(status: 200, headers: Self.form,
+                         body: Data("access_token=at&token_type=bearer&id_token=a.b.c".utf8))
         }
         #expect(await redeem(oxdID, code, state).errorCode == "op_response_invalid")
     }
@@ -199,6 +201,30 @@ import Testing
         #expect(harness.op.requests.isEmpty)
     }
 
+    /// Without scopes the authorization URL carries no scope at all (the provider's default applies).
+    @Test func oauth2Site_withoutScopes_sendsNoScope() async throws {
+        let oxdID = try await registerOAuth2Site(["scope": .null])
+        let response = await harness.send("get_authorization_url", ["oxd_id": .string(oxdID)])
+        let url = try #require(response.data["authorization_url"]?.stringValue)
+        #expect(URLComponents(string: url)?.queryItems?.contains { $0.name == "scope" } == false)
+    }
+
+    /// Explicit http endpoints on loopback are accepted when allow_http_loopback is set, like an http issuer.
+    @Test func loopbackHTTPEndpoints_withAllowHTTPLoopback_areAccepted() async throws {
+        var settings = OIDCSettings()
+        settings.allowHTTPLoopback = true
+        let loopback = DispatcherHarness(settings: settings)
+        let response = await loopback.send("register_site", [
+            "op_host": .string("http://127.0.0.1:9000"),
+            "authorization_redirect_uri": .string("https://rp.example/callback"),
+            "authorization_endpoint": .string("http://127.0.0.1:9000/authorize"),
+            "token_endpoint": .string("http://localhost:9000/token"),
+            "client_id": .string("gh-client"), "client_secret": .string("gh-secret"),
+        ])
+        #expect(response.isOK, "\(response.raw)")
+        #expect(loopback.op.requests.isEmpty)
+    }
+
     /// A stored endpoint the URL policy no longer accepts is refused before any request.
     @Test func storedEndpointRefusedByPolicy_isInvalidParameter() async throws {
         try await harness.store.insertSite(Self.storedSite(authorizationEndpoint: "http://github.example/authorize"))
@@ -218,7 +244,8 @@ import Testing
         Site(id: "stored", opHost: provider, clientID: "gh-client", clientSecret: Secret("gh-secret"),
              clientSecretExpiresAt: nil, registrationAccessToken: nil, registrationClientURI: nil,
              redirectURI: "https://rp.example/callback", postLogoutRedirectURI: nil, scopes: [], clientName: nil,
-             grantTypes: ["authorization_code"], responseTypes: ["code"], tokenEndpointAuthMethod: "client_secret_basic",
+             grantTypes: ["authorization_code"], responseTypes: ["code"],
+             tokenEndpointAuthMethod: "client_secret_basic",
              idTokenSignedResponseAlg: nil, isDynamicallyRegistered: false,
              createdAt: Date(timeIntervalSince1970: 1_700_000_000), providerKind: .oauth2,
              authorizationEndpoint: authorizationEndpoint, tokenEndpoint: "https://op.example/token")

@@ -10,8 +10,8 @@ extension RegisterSiteHandler {
     /// The checked explicit endpoints, or nil when none were given (an OpenID Connect site).
     ///
     /// - Throws: `invalid_parameter` when only some endpoints are given, when one of them or `op_host` is not an
-    ///   acceptable URL (https, or http on loopback with `allow_http_loopback`), when the pre-registered client
-    ///   is missing, or when an ID-token parameter is given.
+    ///   acceptable URL (https, or http on loopback with `allow_http_loopback`), or when an ID-token parameter is
+    ///   given.
     static func plainOAuth2Endpoints(_ parameters: RegisterSite.Parameters, http: ProviderHTTPClient) throws
         -> ProviderEndpoints?
     {
@@ -22,10 +22,6 @@ extension RegisterSiteHandler {
                     + "go together, and 'params.userinfo_endpoint' needs them")
             }
             return nil
-        }
-        guard parameters.clientID != nil else {
-            throw RelydError(.invalidParameter,
-                             "a provider with explicit endpoints needs 'params.client_id' and 'params.client_secret'")
         }
         guard parameters.idTokenSignedResponseAlg == nil else {
             throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' does not apply to a "
@@ -44,6 +40,8 @@ extension RegisterSiteHandler {
 
     /// The site for a plain OAuth 2.0 provider; its scopes are exactly the given ones (default none: the
     /// provider's default), since `openid`, `profile` and `email` mean nothing to such a provider.
+    ///
+    /// - Throws: `invalid_parameter` without a pre-registered client: such a provider offers no registration.
     static func oauth2Site(_ parameters: RegisterSite.Parameters, endpoints: ProviderEndpoints,
                            tokenEndpointAuthMethod: String, context: CommandContext) throws -> Site {
         guard let clientID = parameters.clientID, let clientSecret = parameters.clientSecret else {
