@@ -50,6 +50,9 @@ public enum CommandCatalog {
             ("id_token_signed_response_alg", .string, false),
             ("client_id", .string, false),
             ("client_secret", .string, false),
+            ("authorization_endpoint", .string, false),
+            ("token_endpoint", .string, false),
+            ("userinfo_endpoint", .string, false),
         ]),
         entry(GetAuthorizationURL.self, [
             ("oxd_id", .string, true),

@@ -14,7 +14,7 @@ import RelydProtocol
 /// do {
 ///     let tokens = try await relyd.tokensByCode(oxdID: site.oxdID, code: code, state: state)
 ///     let user = try await relyd.userInfo(oxdID: site.oxdID, accessToken: tokens.accessToken)
-///     print(tokens.idTokenClaims["sub"] ?? .null, user.claims["email"] ?? .null)
+///     print(tokens.idTokenClaims?["sub"] ?? .null, user.claims["email"] ?? .null)
 /// } catch where error.errorCode == .invalidState {
 ///     // stale or replayed callback: start the login again
 /// }
@@ -128,13 +128,17 @@ public final class RelydClient: Sendable {
                              scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
                              responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
                              idTokenSignedResponseAlg: String? = nil, clientID: String? = nil,
-                             clientSecret: String? = nil) async throws(RelydClientError) -> RegisterSite.Result
+                             clientSecret: String? = nil, authorizationEndpoint: String? = nil,
+                             tokenEndpoint: String? = nil, userinfoEndpoint: String? = nil)
+        async throws(RelydClientError) -> RegisterSite.Result
     {
         try await send(RegisterSite.self, .init(
             opHost: opHost, authorizationRedirectURI: authorizationRedirectURI,
             postLogoutRedirectURI: postLogoutRedirectURI, scope: scope, clientName: clientName,
             grantTypes: grantTypes, responseTypes: responseTypes, tokenEndpointAuthMethod: tokenEndpointAuthMethod,
-            idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret))
+            idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret,
+            authorizationEndpoint: authorizationEndpoint, tokenEndpoint: tokenEndpoint,
+            userinfoEndpoint: userinfoEndpoint))
     }
 
     /// `get_authorization_url`: a login URL with fresh state, nonce and PKCE.

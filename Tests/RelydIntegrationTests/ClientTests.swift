@@ -158,7 +158,7 @@ func expectError(_ code: String, _ body: () async throws -> Void,
                 connection.ok(request["id"], #"{"client_id":"c1","op_host":"https://op.example","oxd_id":"s-1"}"#)
             case "get_tokens_by_code":
                 connection.ok(request["id"], #"""
-                    {"access_token":"at","expires_in":300,"id_token":"a.b.c","id_token_claims":{"sub":"alice","iat":1700000000,"amr":["pwd"]},"token_type":"Bearer"}
+                    {"access_token":"at","expires_in":300,"expires_at":1700000300,"scope":["openid","email"],"id_token":"a.b.c","id_token_claims":{"sub":"alice","iat":1700000000,"amr":["pwd"]},"token_type":"Bearer"}
                     """#)
             default:
                 connection.error(request["id"], "unknown_command", "no such command")
@@ -178,8 +178,8 @@ func expectError(_ code: String, _ body: () async throws -> Void,
         #expect(tokens.accessToken == "at")
         #expect(tokens.expiresIn == 300)
         #expect(tokens.refreshToken == nil)
-        #expect(tokens.idTokenClaims["sub"] == .string("alice"))
-        #expect(tokens.idTokenClaims["iat"] == .integer(1_700_000_000))
+        #expect(tokens.idTokenClaims?["sub"] == .string("alice"))
+        #expect(tokens.idTokenClaims?["iat"] == .integer(1_700_000_000))
 
         let requests = seen.value
         #expect(requests.count == 3)

@@ -78,8 +78,8 @@ import Testing
         #expect(query.contains { $0.name == "ui_locales" && $0.value == "en fr" })
         #expect(query.contains { $0.name == "claims" })
         let tokens = try await login(client: client, op: stack.op, oxdID: site.oxdID, authorization: authorization)
-        #expect(tokens.idTokenClaims["iss"]?.stringValue == stack.op.fixture.issuer)
-        #expect(tokens.idTokenClaims["sub"]?.stringValue?.isEmpty == false)
+        #expect(tokens.idTokenClaims?["iss"]?.stringValue == stack.op.fixture.issuer)
+        #expect(tokens.idTokenClaims?["sub"]?.stringValue?.isEmpty == false)
         #expect(stack.daemon.terminate() == 0)
     }
 }

@@ -10,9 +10,10 @@ public enum GetAuthorizationURLHandler: CommandHandler {
         -> GetAuthorizationURL.Result
     {
         let site = try await context.site(parameters.oxdID)
-        let provider = try await context.providers.metadata(issuer: site.opHost)
+        let endpoints = try await ProviderEndpoints.of(site, providers: context.providers,
+                                                       http: context.environment.http)
         let request = try AuthorizationRequest(
-            site: site, provider: provider, scopes: parameters.scope ?? site.scopes, acrValues: parameters.acrValues,
+            site: site, endpoints: endpoints, scopes: parameters.scope ?? site.scopes, acrValues: parameters.acrValues,
             prompt: parameters.prompt, maxAge: parameters.maxAge, loginHint: parameters.loginHint,
             uiLocales: parameters.uiLocales, claims: parameters.claims, responseMode: parameters.responseMode,
             customParameters: parameters.customParameters ?? [:], environment: context.environment)

@@ -4,7 +4,8 @@ import RelydOIDC
 import RelydProtocol
 import RelydStore
 
-/// `register_site`: discovery, then dynamic registration unless a client id was given, then the site is stored.
+/// `register_site`: discovery, then dynamic registration unless a client id was given, then the site is stored;
+/// or, with explicit endpoints, a plain OAuth 2.0 site (see `RegisterSiteHandler+OAuth2.swift`).
 ///
 /// The site is acknowledged only after the store has made it durable, so an `oxd_id` a client has seen always
 /// survives a crash of the daemon.
@@ -31,6 +32,11 @@ public enum RegisterSiteHandler: CommandHandler {
         }
         if (parameters.clientID == nil) != (parameters.clientSecret == nil) {
             throw RelydError(.invalidParameter, "'params.client_id' and 'params.client_secret' go together")
+        }
+        if let endpoints = try plainOAuth2Endpoints(parameters, http: environment.http) {
+            return try await acknowledge(
+                try oauth2Site(parameters, endpoints: endpoints, tokenEndpointAuthMethod: method, context: context),
+                context: context)
         }
         let scopes = AuthorizationRequest.withOpenID(parameters.scope ?? defaultScopes)
         let provider = try await context.providers.metadata(issuer: parameters.opHost)
@@ -64,6 +70,11 @@ public enum RegisterSiteHandler: CommandHandler {
             tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
             idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
             isDynamicallyRegistered: parameters.clientID == nil, createdAt: environment.clock.now())
+        return try await acknowledge(site, context: context)
+    }
+
+    /// Stores the site durably, then answers with its `oxd_id`.
+    static func acknowledge(_ site: Site, context: CommandContext) async throws -> RegisterSite.Result {
         try await context.store.insertSite(site)
         context.logger.notice("site registered", ("site.id", site.id), ("op.issuer", site.opHost),
                               ("client.id", site.clientID), ("site.dynamic", String(site.isDynamicallyRegistered)))

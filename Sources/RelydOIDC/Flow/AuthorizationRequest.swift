@@ -23,12 +23,13 @@ public struct AuthorizationRequest: Sendable {
     /// Post Response Mode). Fragment modes would put the code where only browser script can read it.
     public static let responseModes: Set<String> = ["query", "form_post"]
 
-    /// Builds the request for `site`.
+    /// Builds the request for `site`. A provider that issues no ID tokens gets no `nonce` and no added `openid`
+    /// scope; state and PKCE protect every request alike.
     ///
     /// - Parameter claims: the OpenID Connect `claims` request parameter (Core 5.5), sent as compact JSON.
     /// - Throws: `invalid_parameter` for a reserved custom parameter, a negative `max_age` or a response mode other
     ///   than `query` and `form_post`.
-    public init(site: Site, provider: ProviderMetadata, scopes: [String], acrValues: [String]?, prompt: String?,
+    public init(site: Site, endpoints: ProviderEndpoints, scopes: [String], acrValues: [String]?, prompt: String?,
                 maxAge: Int?, loginHint: String? = nil, uiLocales: [String]? = nil,
                 claims: [String: JSONValue]? = nil, responseMode: String? = nil, customParameters: [String: String],
                 environment: OIDCEnvironment) throws {
@@ -50,9 +51,13 @@ public struct AuthorizationRequest: Sendable {
             ("response_type", "code"),
             ("client_id", site.clientID),
             ("redirect_uri", site.redirectURI),
-            ("scope", Self.withOpenID(scopes).joined(separator: " ")),
-            ("state", state),
-            ("nonce", nonce),
+        ]
+        let requestedScopes = endpoints.requestedScopes(scopes)
+        // RFC 6749 3.3: without a scope the provider applies its default.
+        if !requestedScopes.isEmpty { query.append(("scope", requestedScopes.joined(separator: " "))) }
+        query.append(("state", state))
+        if endpoints.issuesIDTokens { query.append(("nonce", nonce)) }
+        query += [
             ("code_challenge", try PKCE.challenge(forVerifier: verifier)),
             ("code_challenge_method", "S256"),
         ]
@@ -65,7 +70,7 @@ public struct AuthorizationRequest: Sendable {
         if let responseMode { query.append(("response_mode", responseMode)) }
         query += customParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
 
-        guard let url = FormEncoding.url(provider.authorizationEndpoint, appending: query) else {
+        guard let url = FormEncoding.url(endpoints.authorizationEndpoint, appending: query) else {
             throw RelydError(.invalidParameter, "the authorization URL could not be built")
         }
         let now = environment.clock.now()

@@ -3,17 +3,19 @@ import RelydBasics
 import RelydHTTP
 import RelydProtocol
 
-/// The userinfo endpoint (OpenID Connect Core 5.3).
+/// The userinfo endpoint (OpenID Connect Core 5.3), or a plain OAuth 2.0 provider's user API (GitHub's
+/// `https://api.github.com/user`), which answers with a JSON object too but owes no `sub`.
 public enum UserInfo {
     /// Fetches the claims for an access token, sent as a Bearer header (RFC 6750 2.1).
     ///
     /// - Parameter expectedSubject: the `sub` of the ID token issued with this access token, when relyd knows it;
     ///   a different `sub` is a token substitution and fails with `userinfo_invalid` (Core 5.3.2).
     /// - Throws: `op_error` when the OP refuses the token (its `WWW-Authenticate` error is quoted),
-    ///   `op_response_invalid` for a body that is not a JSON object with a string `sub`.
-    public static func fetch(accessToken: Secret, expectedSubject: String?, provider: ProviderMetadata,
+    ///   `op_response_invalid` for a body that is not a JSON object, or, from an OpenID Connect provider, has no
+    ///   string `sub`.
+    public static func fetch(accessToken: Secret, expectedSubject: String?, endpoints: ProviderEndpoints,
                              http: ProviderHTTPClient) async throws -> [String: JSONValue] {
-        guard let endpoint = provider.userinfoEndpoint else {
+        guard let endpoint = endpoints.userinfoEndpoint else {
             throw RelydError(.opError, "the OP has no userinfo_endpoint")
         }
         let request = HTTPRequest(url: endpoint, headers: [
@@ -32,6 +34,7 @@ public enum UserInfo {
                              "the OP returned signed userinfo, which this relyd does not verify yet")
         }
         let claims = try ProviderHTTPClient.parseObject(response.body, what: "userinfo response")
+        guard endpoints.issuesIDTokens else { return claims }
         guard let subject = claims["sub"]?.stringValue, !subject.isEmpty else {
             throw RelydError(.opResponseInvalid, "the userinfo response has no 'sub'")
         }

@@ -86,11 +86,17 @@ public struct ProviderHTTPClient: Sendable {
         if (300..<400).contains(response.status) {
             return RelydError(.opResponseInvalid, "the \(what) answered with a redirect (HTTP \(response.status)), which relyd does not follow")
         }
-        if let object = try? parseObject(response.body, what: what), let code = object["error"]?.stringValue {
-            let detail = object["error_description"]?.stringValue.map { ": \(RelydError.quoting($0))" } ?? ""
-            return RelydError(.opError, "the OP refused the request (\(RelydError.quoting(code))\(detail))")
+        if let object = try? parseObject(response.body, what: what), let error = oauthError(object) {
+            return error
         }
         return RelydError(.opError, "the \(what) answered HTTP \(response.status)")
+    }
+
+    /// `op_error` quoting the OAuth error (RFC 6749 5.2) an OP's answer carries, if it carries one.
+    public static func oauthError(_ object: [String: JSONValue]) -> RelydError? {
+        guard let code = object["error"]?.stringValue else { return nil }
+        let detail = object["error_description"]?.stringValue.map { ": \(RelydError.quoting($0))" } ?? ""
+        return RelydError(.opError, "the OP refused the request (\(RelydError.quoting(code))\(detail))")
     }
 
     /// A JSON object from a body, or `op_response_invalid`.
@@ -127,5 +133,17 @@ public enum FormEncoding {
         guard !pairs.isEmpty else { return endpoint }
         let separator = base.hasSuffix("?") || base.hasSuffix("&") ? "" : base.contains("?") ? "&" : "?"
         return URL(string: base + separator + encode(pairs))
+    }
+
+    /// The pairs of a form-encoded body, `+` read as a space; nil when a pair's percent-encoding is malformed.
+    public static func decode(_ text: String) -> [(String, String)]? {
+        var pairs: [(String, String)] = []
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
+            pairs.append((name, value))
+        }
+        return pairs
     }
 }

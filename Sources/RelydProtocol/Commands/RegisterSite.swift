@@ -2,14 +2,17 @@
 public enum RegisterSite: CommandDescriptor {
     public static let name = "register_site"
     public static let summary =
-        "Discover an OP and register a client with it (or adopt a pre-registered one); returns the site's oxd_id."
+        "Discover an OP and register a client with it (or adopt a pre-registered one, or a plain OAuth 2.0 "
+        + "provider's endpoints); returns the site's oxd_id."
 
     public struct Parameters: CommandParameters, Equatable {
-        /// The issuer URL; discovery's `issuer` must equal it exactly.
+        /// The issuer URL; discovery's `issuer` must equal it exactly. For a plain OAuth 2.0 provider it is only the
+        /// provider's identifier (never fetched), but must still be an https (or allowed loopback http) URL.
         public var opHost: String
         public var authorizationRedirectURI: String
         public var postLogoutRedirectURI: String?
-        /// Default `["openid", "profile", "email"]`; `openid` is added when missing.
+        /// Default `["openid", "profile", "email"]`; `openid` is added when missing. For a plain OAuth 2.0 provider
+        /// exactly these scopes, default none (the provider's default).
         public var scope: [String]?
         public var clientName: String?
         public var grantTypes: [String]?
@@ -21,6 +24,12 @@ public enum RegisterSite: CommandDescriptor {
         /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too.
         public var clientID: String?
         public var clientSecret: String?
+        /// A plain OAuth 2.0 provider (no discovery, no ID tokens): its authorization and token endpoints, given
+        /// together, with a pre-registered `client_id` and `client_secret`.
+        public var authorizationEndpoint: String?
+        public var tokenEndpoint: String?
+        /// The plain OAuth 2.0 provider's user API for `get_user_info` (for example `https://api.github.com/user`).
+        public var userinfoEndpoint: String?
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case opHost = "op_host"
@@ -34,12 +43,17 @@ public enum RegisterSite: CommandDescriptor {
             case idTokenSignedResponseAlg = "id_token_signed_response_alg"
             case clientID = "client_id"
             case clientSecret = "client_secret"
+            case authorizationEndpoint = "authorization_endpoint"
+            case tokenEndpoint = "token_endpoint"
+            case userinfoEndpoint = "userinfo_endpoint"
         }
 
         public init(opHost: String, authorizationRedirectURI: String, postLogoutRedirectURI: String? = nil,
                     scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
                     responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
-                    idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil) {
+                    idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil,
+                    authorizationEndpoint: String? = nil, tokenEndpoint: String? = nil,
+                    userinfoEndpoint: String? = nil) {
             self.opHost = opHost
             self.authorizationRedirectURI = authorizationRedirectURI
             self.postLogoutRedirectURI = postLogoutRedirectURI
@@ -51,6 +65,9 @@ public enum RegisterSite: CommandDescriptor {
             self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
             self.clientID = clientID
             self.clientSecret = clientSecret
+            self.authorizationEndpoint = authorizationEndpoint
+            self.tokenEndpoint = tokenEndpoint
+            self.userinfoEndpoint = userinfoEndpoint
         }
     }
 
