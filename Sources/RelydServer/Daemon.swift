@@ -53,33 +53,16 @@ public final class Daemon: Sendable {
     }
 
     /// Starts serving and blocks until a termination signal has been handled; returns the exit status.
+    ///
+    /// The signal sources are in place before the socket accepts anyone: a SIGTERM sent as soon as relyd answers
+    /// must be handled, not lost between ignoring the default action and resuming the source (seen as a daemon
+    /// that never exited when a loaded machine stretched that window).
     public func run() -> Int32 {
         signal(SIGPIPE, SIG_IGN)
-        do {
-            try server.start()
-        } catch {
-            logger.error("cannot listen", ("socket.path", configuration.socketPath), ("error.detail", "\(error)"))
-            return 1
-        }
-        logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
-                      ("state.dir", configuration.stateDirectory))
-
         let finished = DispatchSemaphore(value: 0)
-        let purge = DispatchSource.makeTimerSource(queue: .global())
-        purge.schedule(deadline: .now() + 60, repeating: 60)
-        purge.setEventHandler { [store, logger] in
-            Task {
-                do {
-                    let removed = try await store.purgeExpired(now: Date())
-                    if removed > 0 { logger.debug("expired state purged", ("purged.count", String(removed))) }
-                } catch {
-                    logger.warning("purge failed", ("error.detail", "\(error)"))
-                }
-            }
-        }
-        purge.resume()
-
         let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            // The recipe measured in the Swift-on-Linux study: ignore the default action, then let the source
+            // deliver the signal.
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
@@ -96,9 +79,32 @@ public final class Daemon: Sendable {
             source.resume()
             return source
         }
+        defer { withExtendedLifetime(signals) {} }
+
+        do {
+            try server.start()
+        } catch {
+            logger.error("cannot listen", ("socket.path", configuration.socketPath), ("error.detail", "\(error)"))
+            return 1
+        }
+        logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
+                      ("state.dir", configuration.stateDirectory))
+
+        let purge = DispatchSource.makeTimerSource(queue: .global())
+        purge.schedule(deadline: .now() + 60, repeating: 60)
+        purge.setEventHandler { [store, logger] in
+            Task {
+                do {
+                    let removed = try await store.purgeExpired(now: Date())
+                    if removed > 0 { logger.debug("expired state purged", ("purged.count", String(removed))) }
+                } catch {
+                    logger.warning("purge failed", ("error.detail", "\(error)"))
+                }
+            }
+        }
+        purge.resume()
         finished.wait()
         purge.cancel()
-        withExtendedLifetime(signals) {}
         return 0
     }
 }
