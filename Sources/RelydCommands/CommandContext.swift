@@ -9,6 +9,10 @@ public struct CommandContext: Sendable {
     public var store: any SiteStore
     public var environment: OIDCEnvironment
     public var providers: ProviderCache
+    /// In-flight refreshes by site and refresh token, so concurrent refreshes of one token reach the OP once.
+    public var refreshes: SingleFlight<GetAccessTokenByRefreshToken.Result>
+    /// The sites' client-credentials tokens (memory only).
+    public var clientTokens: ClientTokenCache
     public var version: String
     public var startedAt: Date
 
@@ -16,6 +20,8 @@ public struct CommandContext: Sendable {
         self.store = store
         self.environment = environment
         self.providers = ProviderCache(environment: environment)
+        self.refreshes = SingleFlight()
+        self.clientTokens = ClientTokenCache(clock: environment.clock)
         self.version = version
         self.startedAt = environment.clock.now()
     }

@@ -7,6 +7,11 @@ public enum CommandTable {
         GetAuthorizationURLHandler.self,
         GetTokensByCodeHandler.self,
         GetUserInfoHandler.self,
+        GetAccessTokenByRefreshTokenHandler.self,
+        GetClientTokenHandler.self,
+        IntrospectAccessTokenHandler.self,
+        RevokeTokenHandler.self,
+        CheckIDTokenHandler.self,
     ]
 
     /// The handlers by wire name.

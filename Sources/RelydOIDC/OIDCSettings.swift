@@ -16,6 +16,9 @@ public struct OIDCSettings: Sendable {
     /// The shortest interval between two JWKS refetches caused by an unknown `kid`, per JWKS URL, so that tokens
     /// with made-up key ids cannot turn relyd into a request amplifier against the OP.
     public var minimumKeyRefetchInterval: TimeInterval = 10
+    /// How long relyd remembers the user behind a refresh token (to hold a refreshed ID token to the same `sub`);
+    /// OPs do not say how long their refresh tokens live, so this is a bound, renewed by every refresh.
+    public var refreshTokenBindingLifetime: TimeInterval = 30 * 24 * 3600
 
     public init() {}
 }
