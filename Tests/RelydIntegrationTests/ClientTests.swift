@@ -380,7 +380,9 @@ func expectError(_ code: String, _ body: () async throws -> Void,
             #expect(Set(command.parameters.map(\.name)) == command.declaredParameterNames, "\(command.name)")
         }
         #expect(CommandCatalog.commands.map(\.name)
-                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health"])
+                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health",
+                    "get_access_token_by_refresh_token", "get_client_token", "introspect_access_token", "revoke_token",
+                    "check_id_token"])
     }
 
     @Test func parametersAreTypedFromTheCatalog() throws {

@@ -5,11 +5,11 @@ import RelydStore
 
 /// The refresh token grant (RFC 6749 6) and the checks OpenID Connect Core 12.2 requires of its ID token.
 public enum TokenRefresh {
-    /// Sends the refresh token to the token endpoint; `scopes`, when given, narrow the original grant.
+    /// Sends the refresh token to the token endpoint; `scopes`, when given and not empty, narrow the original grant.
     public static func refresh(_ refreshToken: Secret, scopes: [String]?, authentication: ClientAuthentication,
                                provider: ProviderMetadata, http: ProviderHTTPClient) async throws -> TokenResponse {
         var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed)]
-        if let scopes { form.append(("scope", try OAuthScope.joined(scopes, parameter: "scope"))) }
+        if let scopes, !scopes.isEmpty { form.append(("scope", try OAuthScope.joined(scopes, parameter: "scope"))) }
         return try await TokenExchange.grant(form, authentication: authentication, provider: provider, http: http)
     }
 
