@@ -1,4 +1,6 @@
 import Foundation
+import RelydBasics
+import RelydOIDC
 import RelydProtocol
 import RelydTestSupport
 import Testing
@@ -90,6 +92,15 @@ import Testing
         #expect(await fixture.send("revoke_token", ["token": first]).isOK)
         #expect(await clientToken(fixture).data["access_token"] != first)
         #expect(tokenRequests(fixture) == 2)
+    }
+
+    /// A client token is kept in memory only: the store holds no record of it.
+    @Test func clientToken_isNeverStored() async throws {
+        let fixture = try await TokenCommandsFixture()
+        let token = try #require(await clientToken(fixture).data["access_token"]?.stringValue)
+        let binding = try await fixture.harness.store.tokenBinding(
+            accessTokenHash: try AccessTokenHash.of(Secret(token)), now: fixture.harness.clock.now())
+        #expect(binding == nil)
     }
 
     /// The OP's refusal is op_error; an invalid scope is invalid_parameter without an OP call.

@@ -97,6 +97,15 @@ import Testing
         #expect(await fixture.refresh(fixture.refreshToken).errorCode == "id_token_invalid")
     }
 
+    /// A refresh token relyd did not issue has no known user: a valid new ID token is accepted as it is.
+    @Test func refresh_ofAnUnknownRefreshToken_acceptsAValidIDToken() async throws {
+        let fixture = try await TokenCommandsFixture()
+        fixture.service.addRefreshToken("rt-from-elsewhere", subject: "bob")
+        fixture.service.issuesIDTokenOnRefresh = true
+        let response = await fixture.refresh("rt-from-elsewhere")
+        #expect(response.data["id_token_claims"]?.objectValue?["sub"] == .string("bob"))
+    }
+
     /// The original user follows rotation: after one refresh, the rotated token's ID token must still be alice's.
     @Test func refresh_subjectBindingFollowsRotation() async throws {
         let fixture = try await TokenCommandsFixture()
