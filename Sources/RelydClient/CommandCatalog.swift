@@ -105,6 +105,31 @@ public enum CommandCatalog {
             ("oxd_id", .string, true),
             ("logout_token", .string, true),
         ]),
+        entry(GetAccessTokenByRefreshToken.self, [
+            ("oxd_id", .string, true),
+            ("refresh_token", .string, true),
+            ("scope", .strings, false),
+        ]),
+        entry(GetClientToken.self, [
+            ("oxd_id", .string, true),
+            ("scope", .strings, false),
+        ]),
+        entry(IntrospectAccessToken.self, [
+            ("oxd_id", .string, true),
+            ("token", .string, true),
+            ("token_type_hint", .string, false),
+        ]),
+        entry(RevokeToken.self, [
+            ("oxd_id", .string, true),
+            ("token", .string, true),
+            ("token_type_hint", .string, false),
+        ]),
+        entry(CheckIDToken.self, [
+            ("oxd_id", .string, true),
+            ("id_token", .string, true),
+            ("nonce", .string, false),
+            ("access_token", .string, false),
+        ]),
     ]
 
     public static func command(named name: String) -> Command? { commands.first { $0.name == name } }

@@ -203,8 +203,10 @@ public struct CommandLineRequest: Sendable, Equatable {
             "",
             "Commands:",
         ]
+        // The column fits the longest name: `padding(toLength:)` would cut a longer one off.
+        let width = CommandCatalog.commands.map(\.name.count).max() ?? 0
         for descriptor in CommandCatalog.commands {
-            lines.append("  \(descriptor.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(descriptor.summary)")
+            lines.append("  \(descriptor.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(descriptor.summary)")
         }
         return lines.joined(separator: "\n")
     }

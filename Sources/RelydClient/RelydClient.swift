@@ -225,4 +225,40 @@ public final class RelydClient: Sendable {
     public func issuer(resource: String) async throws(RelydClientError) -> String {
         try await send(GetIssuer.self, .init(resource: resource)).issuer
     }
+
+    /// `get_access_token_by_refresh_token`: new tokens for a refresh token; concurrent calls with the same token
+    /// share one request to the OP.
+    public func accessTokenByRefreshToken(oxdID: String, refreshToken: String, scope: [String]? = nil)
+        async throws(RelydClientError) -> GetAccessTokenByRefreshToken.Result
+    {
+        try await send(GetAccessTokenByRefreshToken.self, .init(oxdID: oxdID, refreshToken: refreshToken, scope: scope))
+    }
+
+    /// `get_client_token`: an access token for the site itself (client credentials), cached by the daemon.
+    public func clientToken(oxdID: String, scope: [String]? = nil) async throws(RelydClientError)
+        -> GetClientToken.Result
+    {
+        try await send(GetClientToken.self, .init(oxdID: oxdID, scope: scope))
+    }
+
+    /// `introspect_access_token`: the OP's introspection answer for a token (RFC 7662).
+    public func introspect(oxdID: String, token: String, tokenTypeHint: String? = nil)
+        async throws(RelydClientError) -> IntrospectAccessToken.Result
+    {
+        try await send(IntrospectAccessToken.self, .init(oxdID: oxdID, token: token, tokenTypeHint: tokenTypeHint))
+    }
+
+    /// `revoke_token`: revokes an access or refresh token at the OP (RFC 7009).
+    public func revoke(oxdID: String, token: String, tokenTypeHint: String? = nil)
+        async throws(RelydClientError) -> RevokeToken.Result
+    {
+        try await send(RevokeToken.self, .init(oxdID: oxdID, token: token, tokenTypeHint: tokenTypeHint))
+    }
+
+    /// `check_id_token`: validates an ID token the app holds and returns its claims.
+    public func checkIDToken(oxdID: String, idToken: String, nonce: String? = nil, accessToken: String? = nil)
+        async throws(RelydClientError) -> CheckIDToken.Result
+    {
+        try await send(CheckIDToken.self, .init(oxdID: oxdID, idToken: idToken, nonce: nonce, accessToken: accessToken))
+    }
 }

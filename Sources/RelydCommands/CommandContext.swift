@@ -10,6 +10,10 @@ public struct CommandContext: Sendable {
     public var environment: OIDCEnvironment
     public var providers: ProviderCache
     public var renewals: SiteRenewal
+    /// In-flight refreshes by site and refresh token, so concurrent refreshes of one token reach the OP once.
+    public var refreshes: SingleFlight<GetAccessTokenByRefreshToken.Result>
+    /// The sites' client-credentials tokens (memory only).
+    public var clientTokens: ClientTokenCache
     public var version: String
     public var startedAt: Date
     /// The `jti`s of accepted back-channel logout tokens, shared by all sites so a replay is refused.
@@ -20,6 +24,8 @@ public struct CommandContext: Sendable {
         self.environment = environment
         self.providers = ProviderCache(environment: environment)
         self.renewals = SiteRenewal()
+        self.refreshes = SingleFlight()
+        self.clientTokens = ClientTokenCache(clock: environment.clock)
         self.version = version
         self.startedAt = environment.clock.now()
     }

@@ -15,6 +15,11 @@ public enum CommandTable {
         GetIssuerHandler.self,
         GetLogoutURIHandler.self,
         ValidateLogoutTokenHandler.self,
+        GetAccessTokenByRefreshTokenHandler.self,
+        GetClientTokenHandler.self,
+        IntrospectAccessTokenHandler.self,
+        RevokeTokenHandler.self,
+        CheckIDTokenHandler.self,
     ]
 
     /// The handlers by wire name.

@@ -21,6 +21,9 @@ public struct OIDCSettings: Sendable {
     /// How old (by `iat`) a back-channel logout token may be. Bounds how long its `jti` is remembered for replay
     /// detection; an OP delivers logout tokens right away, so minutes suffice.
     public var logoutTokenMaximumAge: TimeInterval = 300
+    /// How long relyd remembers the user behind a refresh token (to hold a refreshed ID token to the same `sub`);
+    /// OPs do not say how long their refresh tokens live, so this is a bound, renewed by every refresh.
+    public var refreshTokenBindingLifetime: TimeInterval = 30 * 24 * 3600
 
     public init() {}
 }

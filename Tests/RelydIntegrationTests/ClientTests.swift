@@ -384,7 +384,9 @@ func expectError(_ code: String, _ body: () async throws -> Void,
         #expect(CommandCatalog.commands.map(\.name)
                 == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health",
                     "update_site", "remove_site", "get_site", "list_sites", "get_discovery", "get_issuer",
-                    "get_logout_uri", "validate_logout_token"])
+                    "get_logout_uri", "validate_logout_token",
+                    "get_access_token_by_refresh_token", "get_client_token", "introspect_access_token", "revoke_token",
+                    "check_id_token"])
     }
 
     @Test func parametersAreTypedFromTheCatalog() throws {

@@ -44,10 +44,9 @@ public enum GetTokensByCodeHandler: CommandHandler {
                 accessToken: tokens.accessToken, environment: environment)
             let validated = try await IDTokenVerification.validate(
                 idToken, site: site, provider: provider, cache: context.providers, expectations: expectations)
-            try await context.store.insertTokenBinding(TokenBinding(
-                accessTokenHash: try AccessTokenHash.of(tokens.accessToken), siteID: site.id,
-                subject: validated.subject,
-                expiresAt: issuedAt.addingTimeInterval(TimeInterval(tokens.expiresIn ?? 3600))))
+            try await TokenBindings.store(accessToken: tokens.accessToken, expiresIn: tokens.expiresIn,
+                                          refreshToken: tokens.refreshToken, subject: validated.subject, site: site,
+                                          context: context)
             identity = (idToken, validated)
         }
         context.logger.info("tokens issued", ("site.id", site.id), ("user.sub", identity?.validated.subject ?? "-"))

@@ -48,21 +48,23 @@ public struct TokenResponse: Sendable {
 /// The token endpoint.
 public enum TokenExchange {
     /// Redeems an authorization code (RFC 6749 4.1.3) with its PKCE verifier (RFC 7636 4.5).
-    ///
-    /// A provider that issues no ID tokens may answer in `application/x-www-form-urlencoded` (GitHub's default);
-    /// an OpenID Connect provider must answer in JSON (Core 3.1.3.3).
     public static func redeem(code: Secret, pending: PendingAuthorization, authentication: ClientAuthentication,
                               endpoints: ProviderEndpoints, http: ProviderHTTPClient) async throws -> TokenResponse {
-        var form = [
+        try await grant([
             ("grant_type", "authorization_code"),
             ("code", code.revealed),
             ("redirect_uri", pending.redirectURI),
             ("code_verifier", pending.codeVerifier.revealed),
-        ]
-        var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
-        authentication.apply(headers: &headers, form: &form)
-        let request = HTTPRequest(method: .post, url: endpoints.tokenEndpoint, headers: headers,
-                                  body: Data(FormEncoding.encode(form).utf8))
+        ], authentication: authentication, endpoints: endpoints, http: http)
+    }
+
+    /// Sends a grant (its form parameters) to the token endpoint with the client's authentication.
+    ///
+    /// A plain OAuth 2.0 provider may answer form-encoded (GitHub's default); an OpenID Connect provider must
+    /// answer JSON (Core 3.1.3.3).
+    public static func grant(_ parameters: [(String, String)], authentication: ClientAuthentication,
+                             endpoints: ProviderEndpoints, http: ProviderHTTPClient) async throws -> TokenResponse {
+        let request = authenticatedPost(to: endpoints.tokenEndpoint, form: parameters, authentication: authentication)
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else {
             throw ProviderHTTPClient.failure(for: response, what: "token endpoint")
@@ -75,6 +77,16 @@ public enum TokenExchange {
         // Some providers (GitHub) report a refused code with a success status.
         if object["access_token"] == nil, let error = ProviderHTTPClient.oauthError(object) { throw error }
         return try TokenResponse(object)
+    }
+
+    /// A form POST carrying the client's credentials: the token, introspection (RFC 7662 2.1) and revocation
+    /// (RFC 7009 2.1) endpoints all authenticate the client the same way.
+    public static func authenticatedPost(to url: URL, form parameters: [(String, String)],
+                                         authentication: ClientAuthentication) -> HTTPRequest {
+        var form = parameters
+        var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
+        authentication.apply(headers: &headers, form: &form)
+        return HTTPRequest(method: .post, url: url, headers: headers, body: Data(FormEncoding.encode(form).utf8))
     }
 
     /// A form-encoded token response as the JSON object it stands for: `expires_in` becomes a number when it is

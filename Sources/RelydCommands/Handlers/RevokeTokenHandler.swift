@@ -1,0 +1,26 @@
+import RelydBasics
+import RelydOIDC
+import RelydProtocol
+
+/// `revoke_token`: revocation at the OP (RFC 7009), as the site's client. A revoked token also leaves the
+/// client-token cache, so `get_client_token` never hands it out again.
+public enum RevokeTokenHandler: CommandHandler {
+    public typealias Command = RevokeToken
+
+    public static func run(_ parameters: RevokeToken.Parameters, context: CommandContext) async throws
+        -> RevokeToken.Result
+    {
+        guard !parameters.token.isEmpty else {
+            throw RelydError(.invalidParameter, "'params.token' must not be empty")
+        }
+        let site = try await context.site(parameters.oxdID)
+        let provider = try await context.providers.metadata(issuer: site.opHost)
+        let token = Secret(parameters.token)
+        try await TokenIntrospection.revoke(
+            token, hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
+            provider: provider, http: context.environment.http)
+        await context.clientTokens.forget(accessToken: token)
+        context.logger.info("token revoked", ("site.id", site.id))
+        return RevokeToken.Result(revoked: true)
+    }
+}
