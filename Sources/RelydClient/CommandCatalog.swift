@@ -48,6 +48,7 @@ public enum CommandCatalog {
             ("id_token_signed_response_alg", .string, false),
             ("client_id", .string, false),
             ("client_secret", .string, false),
+            ("signing_alg", .string, false),
         ]),
         entry(GetAuthorizationURL.self, [
             ("oxd_id", .string, true),
@@ -68,6 +69,9 @@ public enum CommandCatalog {
             ("access_token", .string, true),
         ]),
         entry(Health.self, []),
+        entry(GetJWKS.self, [
+            ("oxd_id", .string, true),
+        ]),
     ]
 
     public static func command(named name: String) -> Command? { commands.first { $0.name == name } }

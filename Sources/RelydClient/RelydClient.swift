@@ -128,13 +128,15 @@ public final class RelydClient: Sendable {
                              scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
                              responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
                              idTokenSignedResponseAlg: String? = nil, clientID: String? = nil,
-                             clientSecret: String? = nil) async throws(RelydClientError) -> RegisterSite.Result
+                             clientSecret: String? = nil, signingAlg: String? = nil)
+        async throws(RelydClientError) -> RegisterSite.Result
     {
         try await send(RegisterSite.self, .init(
             opHost: opHost, authorizationRedirectURI: authorizationRedirectURI,
             postLogoutRedirectURI: postLogoutRedirectURI, scope: scope, clientName: clientName,
             grantTypes: grantTypes, responseTypes: responseTypes, tokenEndpointAuthMethod: tokenEndpointAuthMethod,
-            idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret))
+            idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret,
+            signingAlg: signingAlg))
     }
 
     /// `get_authorization_url`: a login URL with fresh state, nonce and PKCE.
@@ -162,5 +164,10 @@ public final class RelydClient: Sendable {
     /// `health`: the daemon's status, version and uptime.
     public func health() async throws(RelydClientError) -> Health.Result {
         try await send(Health.self, NoParameters())
+    }
+
+    /// `get_jwks`: the site's public JWK Set, to serve at a jwks_uri.
+    public func jwks(oxdID: String) async throws(RelydClientError) -> GetJWKS.Result {
+        try await send(GetJWKS.self, .init(oxdID: oxdID))
     }
 }

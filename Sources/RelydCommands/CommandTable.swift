@@ -7,6 +7,7 @@ public enum CommandTable {
         GetAuthorizationURLHandler.self,
         GetTokensByCodeHandler.self,
         GetUserInfoHandler.self,
+        GetJWKSHandler.self,
     ]
 
     /// The handlers by wire name.

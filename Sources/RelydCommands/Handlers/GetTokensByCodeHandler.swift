@@ -29,7 +29,7 @@ public enum GetTokensByCodeHandler: CommandHandler {
         let authentication = try ClientAuthentication(site: site)
         let tokens = try await TokenExchange.redeem(
             code: Secret(parameters.code), pending: pending, authentication: authentication, provider: provider,
-            http: environment.http)
+            environment: environment)
         guard let idToken = tokens.idToken else {
             throw RelydError(.opResponseInvalid, "the token response has no 'id_token'")
         }

@@ -35,7 +35,7 @@ public struct TokenResponse: Sendable {
 public enum TokenExchange {
     /// Redeems an authorization code (RFC 6749 4.1.3) with its PKCE verifier (RFC 7636 4.5).
     public static func redeem(code: Secret, pending: PendingAuthorization, authentication: ClientAuthentication,
-                              provider: ProviderMetadata, http: ProviderHTTPClient) async throws -> TokenResponse {
+                              provider: ProviderMetadata, environment: OIDCEnvironment) async throws -> TokenResponse {
         var form = [
             ("grant_type", "authorization_code"),
             ("code", code.revealed),
@@ -43,10 +43,11 @@ public enum TokenExchange {
             ("code_verifier", pending.codeVerifier.revealed),
         ]
         var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
-        authentication.apply(headers: &headers, form: &form)
+        try authentication.apply(headers: &headers, form: &form, tokenEndpoint: provider.tokenEndpoint,
+                                 environment: environment)
         let request = HTTPRequest(method: .post, url: provider.tokenEndpoint, headers: headers,
                                   body: Data(FormEncoding.encode(form).utf8))
-        let (object, _) = try await http.jsonObject(request, what: "token endpoint")
+        let (object, _) = try await environment.http.jsonObject(request, what: "token endpoint")
         return try TokenResponse(object)
     }
 }

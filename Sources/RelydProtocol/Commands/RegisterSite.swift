@@ -14,11 +14,14 @@ public enum RegisterSite: CommandDescriptor {
         public var clientName: String?
         public var grantTypes: [String]?
         public var responseTypes: [String]?
-        /// `client_secret_basic` (default) or `client_secret_post`.
+        /// `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt` or `private_key_jwt`.
         public var tokenEndpointAuthMethod: String?
+        /// With `private_key_jwt`: the algorithm of the key pair relyd generates, `RS256` (default) or `ES256`.
+        public var signingAlg: String?
         /// The ID-token signing algorithm to require; otherwise any the OP advertises (never `none`).
         public var idTokenSignedResponseAlg: String?
-        /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too.
+        /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too, except with
+        /// `private_key_jwt`.
         public var clientID: String?
         public var clientSecret: String?
 
@@ -34,12 +37,14 @@ public enum RegisterSite: CommandDescriptor {
             case idTokenSignedResponseAlg = "id_token_signed_response_alg"
             case clientID = "client_id"
             case clientSecret = "client_secret"
+            case signingAlg = "signing_alg"
         }
 
         public init(opHost: String, authorizationRedirectURI: String, postLogoutRedirectURI: String? = nil,
                     scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
                     responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
-                    idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil) {
+                    idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil,
+                    signingAlg: String? = nil) {
             self.opHost = opHost
             self.authorizationRedirectURI = authorizationRedirectURI
             self.postLogoutRedirectURI = postLogoutRedirectURI
@@ -51,6 +56,7 @@ public enum RegisterSite: CommandDescriptor {
             self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
             self.clientID = clientID
             self.clientSecret = clientSecret
+            self.signingAlg = signingAlg
         }
     }
 
