@@ -8,7 +8,8 @@ import RelydProtocol
 /// A token endpoint for ``FakeOP`` that accepts only JWT client assertions (RFC 7523), installed with
 /// `op.override(path: "/token")`: the assertion is checked like a strict OP would (signature with the client
 /// secret for client_secret_jwt, or with the JWKS the client registered inline for private_key_jwt; `iss`, `sub`,
-/// `aud`, `exp`, `iat`, single-use `jti`), and no client secret may appear in the request. ID tokens are signed
+/// `aud`, `exp`, `iat`, single-use `jti`, a `client_id` naming the same client), and no client secret may appear in
+/// the request. ID tokens are signed
 /// RS256 with the OP's own key, served at `/jwks`, so sites without a shared secret can validate them.
 public final class AssertionTokenEndpoint: @unchecked Sendable {
     /// How the OP knows a client's verification key.
@@ -82,7 +83,8 @@ public final class AssertionTokenEndpoint: @unchecked Sendable {
         else { return Self.invalidClient }
         state.withLock { $0.assertions.append(assertion) }
         guard let jws = try? JWS(compact: assertion), let clientID = jws.payload["iss"]?.stringValue,
-              jws.payload["sub"] == .string(clientID), jws.payload["aud"] == .string(op.issuer + "/token"),
+              jws.payload["sub"] == .string(clientID), form["client_id"].map({ $0 == clientID }) ?? true,
+              jws.payload["aud"] == .string(op.issuer + "/token"),
               let expiry = jws.payload["exp"]?.int64Value, let issuedAt = jws.payload["iat"]?.int64Value,
               let jti = jws.payload["jti"]?.stringValue,
               let key = state.withLock({ $0.keys[clientID] }), verify(jws, with: key, clientID: clientID)

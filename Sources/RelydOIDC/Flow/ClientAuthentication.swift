@@ -65,8 +65,9 @@ public enum ClientAuthentication: Sendable, Equatable {
         }
     }
 
-    /// The `client_assertion_type` and `client_assertion` form fields (RFC 7523 3, OpenID Connect Core 9): `iss`
-    /// and `sub` the client id, `aud` the token endpoint, a 128-bit random `jti`, `iat` now, `exp` a minute later.
+    /// The `client_id`, `client_assertion_type` and `client_assertion` form fields (RFC 7523 3, OpenID Connect
+    /// Core 9): `iss` and `sub` the client id, `aud` the token endpoint, a 128-bit random `jti`, `iat` now, `exp` a
+    /// minute later. `client_id` is optional by RFC 7521 4.2, but some OPs (Glewlwyd) refuse an assertion without it.
     private static func assertionFields(clientID: String, key: JWSSigningKey, audience: URL,
                                         environment: OIDCEnvironment) throws -> [(String, String)] {
         let now = Int64(environment.clock.now().timeIntervalSince1970)
@@ -75,7 +76,7 @@ public enum ClientAuthentication: Sendable, Equatable {
             "jti": .string(Base64URL.encode(try environment.random.bytes(16))),
             "iat": .integer(now), "exp": .integer(now + Int64(assertionLifetime)),
         ]
-        return [("client_assertion_type", assertionType),
+        return [("client_id", clientID), ("client_assertion_type", assertionType),
                 ("client_assertion", try JWS.compact(claims: claims, signedWith: key))]
     }
 

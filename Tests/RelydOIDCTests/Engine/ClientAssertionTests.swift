@@ -53,7 +53,7 @@ import Testing
         let (form, headers) = try applied(.clientSecretJWT(clientID: "rp-1", secret: secret))
         #expect(headers.isEmpty)
         #expect(form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        #expect(form["client_secret"] == nil && form["client_id"] == nil)
+        #expect(form["client_secret"] == nil && form["client_id"] == "rp-1")
         let assertion = try #require(form["client_assertion"])
         #expect(!assertion.contains(secret.revealed))
         let jws = try JWS(compact: assertion)
