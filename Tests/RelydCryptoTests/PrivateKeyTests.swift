@@ -50,6 +50,21 @@ struct PrivateKeyTests {
         #expect(throws: CryptoError.self) { try PrivateKey(pem: Secret("-----BEGIN PRIVATE KEY-----\nAAAA\n")) }
     }
 
+    /// An encrypted PEM is refused without prompting for a passphrase (this one is P-256 under "wt4-test").
+    @Test func encryptedPEM_isRefusedWithoutPrompting() {
+        let encrypted = """
+            -----BEGIN ENCRYPTED PRIVATE KEY-----
+            MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAjRILUwQI9EEQICCAAw
+            DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEDY3CpB8rxTWw6Zamw1A+OMEgZAu
+            u/sBLlBrdYwBK1V8GAwuT84KaX0IciBo/dzlcFxn274nCW7jSuDI0UsJ0Dk6fY3B
+            Vio+pdZyhdwR5v5AQrPE3QqX4sUjlHe7J5jyZO/7M7CmlrvbEKFzw1NJ5aF/a2O3
+            9M/MBiQtd9P3Sq9iwajLIRXZOkiVuWca9I1ETuHY768h0u+xxXsudikq5IafUdQ=
+            -----END ENCRYPTED PRIVATE KEY-----
+
+            """
+        #expect(throws: CryptoError.self) { try PrivateKey(pem: Secret(encrypted)) }
+    }
+
     /// A scheme that does not fit the key is refused, never tried.
     @Test func mismatchedScheme_isRefused() throws {
         let key = try PrivateKey(generating: .ec(.p256))

@@ -380,7 +380,8 @@ func expectError(_ code: String, _ body: () async throws -> Void,
             #expect(Set(command.parameters.map(\.name)) == command.declaredParameterNames, "\(command.name)")
         }
         #expect(CommandCatalog.commands.map(\.name)
-                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health"])
+                == ["register_site", "get_authorization_url", "get_tokens_by_code", "get_user_info", "health",
+                   "get_jwks"])
     }
 
     @Test func parametersAreTypedFromTheCatalog() throws {
