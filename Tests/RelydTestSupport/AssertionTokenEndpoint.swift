@@ -34,10 +34,14 @@ public final class AssertionTokenEndpoint: @unchecked Sendable {
     private let state = Locked<(keys: [String: ClientKey], grants: [String: Grant], jtis: Set<String>,
                                 assertions: [String])>(([:], [:], [], []))
 
+    /// One OP key for every instance: RSA key generation is CPU-heavy, and parallel tests generating many keys slow
+    /// down the timing-sensitive tests running beside them.
+    private static let sharedSigningKey = Result { () throws(CryptoError) in try PrivateKey(generating: .rsa) }
+
     public init(op: FakeOP, clock: any WallClock) throws {
         self.op = op
         self.clock = clock
-        self.signingKey = try PrivateKey(generating: .rsa)
+        self.signingKey = try Self.sharedSigningKey.get()
         guard case .rsa(let modulus, let exponent) = try signingKey.publicComponents() else {
             throw FakeOPError("no RSA key")
         }
