@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what relyd needs to build and test, when missing: the C libraries it links (OpenSSL 3 libcrypto,
-# SQLite 3, libcurl with OpenSSL) and what the integration tests drive (Python requests for ../shared/op/login.py,
-# Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use).
+# SQLite 3, libcurl with OpenSSL) and what the tests drive (pyca/cryptography for independent JWS checks, Python
+# requests for ../shared/op/login.py, Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use).
 set -euo pipefail
 
-packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 openssl)
+packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 python3-cryptography openssl)
 if [ "${1:-}" = "--test" ]; then
   packages+=(glewlwyd rnbyc)
 fi

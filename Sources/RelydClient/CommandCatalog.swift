@@ -53,6 +53,7 @@ public enum CommandCatalog {
             ("authorization_endpoint", .string, false),
             ("token_endpoint", .string, false),
             ("userinfo_endpoint", .string, false),
+            ("signing_alg", .string, false),
         ]),
         entry(GetAuthorizationURL.self, [
             ("oxd_id", .string, true),
@@ -129,6 +130,9 @@ public enum CommandCatalog {
             ("id_token", .string, true),
             ("nonce", .string, false),
             ("access_token", .string, false),
+        ]),
+        entry(GetJWKS.self, [
+            ("oxd_id", .string, true),
         ]),
     ]
 

@@ -129,7 +129,7 @@ public final class RelydClient: Sendable {
                              responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
                              idTokenSignedResponseAlg: String? = nil, clientID: String? = nil,
                              clientSecret: String? = nil, authorizationEndpoint: String? = nil,
-                             tokenEndpoint: String? = nil, userinfoEndpoint: String? = nil)
+                             tokenEndpoint: String? = nil, userinfoEndpoint: String? = nil, signingAlg: String? = nil)
         async throws(RelydClientError) -> RegisterSite.Result
     {
         try await send(RegisterSite.self, .init(
@@ -138,7 +138,7 @@ public final class RelydClient: Sendable {
             grantTypes: grantTypes, responseTypes: responseTypes, tokenEndpointAuthMethod: tokenEndpointAuthMethod,
             idTokenSignedResponseAlg: idTokenSignedResponseAlg, clientID: clientID, clientSecret: clientSecret,
             authorizationEndpoint: authorizationEndpoint, tokenEndpoint: tokenEndpoint,
-            userinfoEndpoint: userinfoEndpoint))
+            userinfoEndpoint: userinfoEndpoint, signingAlg: signingAlg))
     }
 
     /// `get_authorization_url`: a login URL with fresh state, nonce and PKCE.
@@ -260,5 +260,10 @@ public final class RelydClient: Sendable {
         async throws(RelydClientError) -> CheckIDToken.Result
     {
         try await send(CheckIDToken.self, .init(oxdID: oxdID, idToken: idToken, nonce: nonce, accessToken: accessToken))
+    }
+
+    /// `get_jwks`: the site's public JWK Set, to serve at a jwks_uri.
+    public func jwks(oxdID: String) async throws(RelydClientError) -> GetJWKS.Result {
+        try await send(GetJWKS.self, .init(oxdID: oxdID))
     }
 }

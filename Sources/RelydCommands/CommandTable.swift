@@ -20,6 +20,7 @@ public enum CommandTable {
         IntrospectAccessTokenHandler.self,
         RevokeTokenHandler.self,
         CheckIDTokenHandler.self,
+        GetJWKSHandler.self,
     ]
 
     /// The handlers by wire name.

@@ -57,3 +57,10 @@ public enum SignatureScheme: Sendable, Hashable {
     /// Ed25519 (RFC 8032), which hashes internally.
     case ed25519
 }
+
+/// The public half of a key pair as JWK members need it (RFC 7518 §6.2, §6.3): big-endian bytes, no leading zeros
+/// for RSA, and EC coordinates padded to the curve's coordinate length.
+public enum PublicKeyComponents: Sendable, Equatable {
+    case rsa(modulus: [UInt8], exponent: [UInt8])
+    case ec(EllipticCurve, x: [UInt8], y: [UInt8])
+}

@@ -137,13 +137,8 @@ public final class PublicKey: @unchecked Sendable {
         defer { point.deallocate() }
         point[0] = 0x04  // uncompressed SEC1 point
         _ = UnsafeMutableBufferPointer(rebasing: point[1...]).initialize(from: x + y)
-        let groupName: UnsafePointer<CChar> = switch curve {
-        case .p256: relyd_GROUP_P256
-        case .p384: relyd_GROUP_P384
-        case .p521: relyd_GROUP_P521
-        }
         let pkey = try importPublicKey(type: "EC") { builder in
-            OSSL_PARAM_BLD_push_utf8_string(builder, relyd_PARAM_GROUP_NAME, groupName, 0) == 1
+            OSSL_PARAM_BLD_push_utf8_string(builder, relyd_PARAM_GROUP_NAME, curve.groupName, 0) == 1
                 && OSSL_PARAM_BLD_push_octet_string(builder, relyd_PARAM_PUB_KEY, point.baseAddress, point.count) == 1
         }
         self.init(taking: pkey, kind: .ec(curve))
@@ -269,4 +264,215 @@ public struct OpenSSLRandom: RandomSource {
         guard RAND_bytes(&output, Int32(count)) == 1 else { throw CryptoError.openSSL("RAND_bytes") }
         return output
     }
+}
+
+// MARK: - Private keys
+
+/// A private signing key that relyd generated for one of its clients (`private_key_jwt`, RFC 7523).
+///
+/// `@unchecked Sendable` for the same reason as ``PublicKey``: the wrapped `EVP_PKEY*` is made once in the
+/// initialiser, never mutated, and freed in `deinit`. The key leaves this object only as PEM through
+/// ``pem()``, for the store; the PEM is a `Secret` so it cannot reach a log line by accident.
+public final class PrivateKey: @unchecked Sendable {
+    public let kind: PublicKey.Kind
+    private let pkey: OpaquePointer
+
+    private init(taking pkey: OpaquePointer, kind: PublicKey.Kind) {
+        self.pkey = pkey
+        self.kind = kind
+    }
+
+    deinit { EVP_PKEY_free(pkey) }
+
+    /// A fresh key pair: RSA with ``PublicKey/minimumRSABits`` bits, or EC on the given curve. Ed25519 is refused:
+    /// no relyd client signs with it.
+    public convenience init(generating kind: PublicKey.Kind) throws(CryptoError) {
+        let typeName: String
+        switch kind {
+        case .rsa: typeName = "RSA"
+        case .ec: typeName = "EC"
+        case .ed25519:
+            throw CryptoError(function: "PrivateKey.init(generating:)", reason: "key type not supported for signing")
+        }
+        guard let context = EVP_PKEY_CTX_new_from_name(nil, typeName, nil) else {
+            throw .openSSL("EVP_PKEY_CTX_new_from_name")
+        }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_keygen_init(context) == 1 else { throw .openSSL("EVP_PKEY_keygen_init") }
+        switch kind {
+        case .rsa:
+            guard EVP_PKEY_CTX_set_rsa_keygen_bits(context, Int32(PublicKey.minimumRSABits)) == 1 else {
+                throw .openSSL("EVP_PKEY_CTX_set_rsa_keygen_bits")
+            }
+        case .ec(let curve):
+            guard EVP_PKEY_CTX_set_group_name(context, curve.groupName) == 1 else {
+                throw .openSSL("EVP_PKEY_CTX_set_group_name")
+            }
+        case .ed25519:
+            break  // refused above
+        }
+        var pkey: OpaquePointer?
+        guard EVP_PKEY_generate(context, &pkey) == 1, let pkey else { throw .openSSL("EVP_PKEY_generate") }
+        self.init(taking: pkey, kind: kind)
+    }
+
+    /// The key a PEM private key (PKCS #8 or traditional, unencrypted) holds: RSA of at least
+    /// ``PublicKey/minimumRSABits`` bits, or EC on a JOSE curve.
+    ///
+    /// An encrypted PEM is refused rather than prompting for a passphrase on the daemon's terminal.
+    public convenience init(pem: Secret) throws(CryptoError) {
+        let bytes = Array(pem.revealed.utf8)
+        let pkey = bytes.withUnsafeBytes { buffer -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(clamping: buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+        }
+        guard let pkey else { throw .openSSL("PEM_read_bio_PrivateKey") }
+        let kind: PublicKey.Kind
+        if EVP_PKEY_is_a(pkey, "RSA") == 1, EVP_PKEY_get_bits(pkey) >= Int32(PublicKey.minimumRSABits) {
+            kind = .rsa
+        } else if EVP_PKEY_is_a(pkey, "EC") == 1, let curve = Self.curve(of: pkey) {
+            kind = .ec(curve)
+        } else {
+            EVP_PKEY_free(pkey)
+            throw CryptoError(function: "PrivateKey.init(pem:)", reason: "not an RSA-2048+ or JOSE-curve EC key")
+        }
+        self.init(taking: pkey, kind: kind)
+    }
+
+    private static func curve(of pkey: OpaquePointer) -> EllipticCurve? {
+        var name = [CChar](repeating: 0, count: 64)
+        var length = 0
+        guard EVP_PKEY_get_group_name(pkey, &name, name.count, &length) == 1 else {
+            ERR_clear_error()
+            return nil
+        }
+        let groupName = String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return EllipticCurve.allCases.first { String(cString: $0.groupName) == groupName }
+    }
+
+    /// The key as unencrypted PKCS #8 PEM, for the store only (whose files are readable by the daemon's user alone).
+    ///
+    /// The PEM passes through a secure-heap memory BIO, which OpenSSL wipes when it is freed.
+    public func pem() throws(CryptoError) -> Secret {
+        guard let bio = BIO_new(BIO_s_secmem()) else { throw .openSSL("BIO_new") }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) == 1 else {
+            throw .openSSL("PEM_write_bio_PrivateKey")
+        }
+        var bytes = [UInt8](repeating: 0, count: BIO_ctrl_pending(bio))
+        let read = bytes.withUnsafeMutableBytes { BIO_read(bio, $0.baseAddress, Int32(clamping: $0.count)) }
+        guard read == bytes.count else { throw .openSSL("BIO_read") }
+        return Secret(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The public components, as a JWK publishes them.
+    public func publicComponents() throws(CryptoError) -> PublicKeyComponents {
+        switch kind {
+        case .rsa:
+            return .rsa(modulus: try bigNumberParameter(relyd_PARAM_RSA_N),
+                        exponent: try bigNumberParameter(relyd_PARAM_RSA_E))
+        case .ec(let curve):
+            var point = [UInt8](repeating: 0, count: 1 + 2 * curve.coordinateLength)
+            var length = 0
+            guard EVP_PKEY_get_octet_string_param(pkey, relyd_PARAM_PUB_KEY, &point, point.count, &length) == 1 else {
+                throw .openSSL("EVP_PKEY_get_octet_string_param")
+            }
+            guard length == point.count, point[0] == 0x04 else {
+                throw CryptoError(function: "PrivateKey.publicComponents", reason: "EC public point is not uncompressed")
+            }
+            return .ec(curve, x: Array(point[1...curve.coordinateLength]),
+                       y: Array(point[(1 + curve.coordinateLength)...]))
+        case .ed25519:
+            throw CryptoError(function: "PrivateKey.publicComponents", reason: "key type not supported")
+        }
+    }
+
+    /// The matching public key, for checking this key's signatures.
+    public func publicKey() throws(CryptoError) -> PublicKey {
+        switch try publicComponents() {
+        case .rsa(let modulus, let exponent): try PublicKey(rsaModulus: modulus, exponent: exponent)
+        case .ec(let curve, let x, let y): try PublicKey(curve: curve, x: x, y: y)
+        }
+    }
+
+    private func bigNumberParameter(_ name: UnsafePointer<CChar>) throws(CryptoError) -> [UInt8] {
+        var number: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, name, &number) == 1, let number else {
+            throw .openSSL("EVP_PKEY_get_bn_param")
+        }
+        defer { BN_free(number) }
+        var bytes = [UInt8](repeating: 0, count: Int((BN_num_bits(number) + 7) / 8))
+        guard BN_bn2bin(number, &bytes) == Int32(bytes.count) else { throw .openSSL("BN_bn2bin") }
+        return bytes
+    }
+
+    /// A signature of `message` with `scheme`, in the JWS format: for ECDSA the raw `r || s`, each padded to the
+    /// curve's coordinate length (RFC 7518 §3.4), converted from OpenSSL's DER.
+    ///
+    /// - Throws: when the scheme does not fit the key (a caller bug) or OpenSSL fails.
+    public func sign(_ message: [UInt8], scheme: SignatureScheme) throws(CryptoError) -> [UInt8] {
+        let digest: DigestAlgorithm
+        switch (scheme, kind) {
+        case (.rsaPKCS1v15(let algorithm), .rsa), (.rsaPSS(let algorithm), .rsa), (.ecdsa(let algorithm), .ec):
+            digest = algorithm
+        default:
+            throw CryptoError(function: "PrivateKey.sign", reason: "signature scheme does not fit the key type")
+        }
+        guard let context = EVP_MD_CTX_new() else { throw .openSSL("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(context) }
+        var keyContext: OpaquePointer?
+        guard EVP_DigestSignInit_ex(context, &keyContext, digest.openSSLName, nil, nil, pkey, nil) == 1 else {
+            throw .openSSL("EVP_DigestSignInit_ex")
+        }
+        if case .rsaPSS = scheme {
+            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
+                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+            else { throw .openSSL("EVP_PKEY_CTX_set_rsa_pss_saltlen") }
+        }
+        var length = 0
+        guard EVP_DigestSign(context, nil, &length, message, message.count) == 1 else {
+            throw .openSSL("EVP_DigestSign")
+        }
+        var signature = [UInt8](repeating: 0, count: length)
+        guard EVP_DigestSign(context, &signature, &length, message, message.count) == 1 else {
+            throw .openSSL("EVP_DigestSign")
+        }
+        signature.removeSubrange(length...)
+        if case .ec(let curve) = kind {
+            return try rawECDSASignature(der: signature, coordinateLength: curve.coordinateLength)
+        }
+        return signature
+    }
+}
+
+extension EllipticCurve {
+    /// OpenSSL's group name for the curve, a C literal so OSSL_PARAM builders may keep the pointer.
+    fileprivate var groupName: UnsafePointer<CChar> {
+        switch self {
+        case .p256: relyd_GROUP_P256
+        case .p384: relyd_GROUP_P384
+        case .p521: relyd_GROUP_P521
+        }
+    }
+}
+
+/// The JWS raw `r || s` from OpenSSL's DER `ECDSA-Sig-Value`, each half left-padded to `coordinateLength`.
+private func rawECDSASignature(der: [UInt8], coordinateLength: Int) throws(CryptoError) -> [UInt8] {
+    let signature = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+        var cursor = buffer.baseAddress
+        return d2i_ECDSA_SIG(nil, &cursor, buffer.count)
+    }
+    guard let signature else { throw .openSSL("d2i_ECDSA_SIG") }
+    defer { ECDSA_SIG_free(signature) }
+    var r: OpaquePointer?
+    var s: OpaquePointer?
+    ECDSA_SIG_get0(signature, &r, &s)
+    var raw = [UInt8](repeating: 0, count: 2 * coordinateLength)
+    let written = raw.withUnsafeMutableBufferPointer { buffer in
+        (BN_bn2binpad(r, buffer.baseAddress, Int32(coordinateLength)),
+         BN_bn2binpad(s, buffer.baseAddress.map { $0 + coordinateLength }, Int32(coordinateLength)))
+    }
+    guard written == (Int32(coordinateLength), Int32(coordinateLength)) else { throw .openSSL("BN_bn2binpad") }
+    return raw
 }

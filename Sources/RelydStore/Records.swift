@@ -22,7 +22,7 @@ public struct Site: Sendable, Equatable, Codable {
     public var clientName: String?
     public var grantTypes: [String]
     public var responseTypes: [String]
-    /// `client_secret_basic` or `client_secret_post` (later issues add JWT-based methods).
+    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt` or `private_key_jwt`.
     public var tokenEndpointAuthMethod: String
     /// The ID-token signing algorithm the OP registered for this client, when known.
     public var idTokenSignedResponseAlg: String?

@@ -37,7 +37,7 @@ public enum GetAccessTokenByRefreshTokenHandler: CommandHandler {
         let binding = try await context.store.tokenBinding(accessTokenHash: hash, now: environment.clock.now())
         let originalSubject = binding?.siteID == site.id ? binding?.subject : nil
         let tokens = try await TokenRefresh.refresh(
-            refreshToken, scopes: scopes, authentication: authentication, provider: provider, http: environment.http)
+            refreshToken, scopes: scopes, authentication: authentication, provider: provider, environment: environment)
         var validated: ValidatedIDToken?
         if let idToken = tokens.idToken {
             validated = try await TokenRefresh.validateIDToken(

@@ -18,7 +18,7 @@ public enum GetClientTokenHandler: CommandHandler {
         let token = try await context.clientTokens.token(siteID: site.id, scopes: scopes) {
             let endpoints = try await ProviderEndpoints.of(site, providers: context.providers, http: environment.http)
             return try await TokenExchange.grant(
-                form, authentication: authentication, endpoints: endpoints, http: environment.http)
+                form, authentication: authentication, endpoints: endpoints, environment: environment)
         }
         let remaining = token.expiresAt.map { Int($0.timeIntervalSince(environment.clock.now()).rounded(.down)) }
         return GetClientToken.Result(accessToken: token.accessToken.revealed, tokenType: token.tokenType,

@@ -31,7 +31,7 @@ public enum GetTokensByCodeHandler: CommandHandler {
         let authentication = try ClientAuthentication(site: site)
         let tokens = try await TokenExchange.redeem(
             code: Secret(parameters.code), pending: pending, authentication: authentication, endpoints: endpoints,
-            http: environment.http)
+            environment: environment)
         let issuedAt = environment.clock.now()
 
         var identity: (idToken: Secret, validated: ValidatedIDToken)?

@@ -16,7 +16,7 @@ public enum IntrospectAccessTokenHandler: CommandHandler {
         let provider = try await context.providers.metadata(issuer: site.opHost)
         let members = try await TokenIntrospection.introspect(
             Secret(parameters.token), hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
-            provider: provider, http: context.environment.http)
+            provider: provider, environment: context.environment)
         return IntrospectAccessToken.Result(members: members)
     }
 }

@@ -30,21 +30,29 @@ public enum RegisterSiteHandler: CommandHandler {
                 throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' is not a supported algorithm")
             }
         }
-        if (parameters.clientID == nil) != (parameters.clientSecret == nil) {
-            throw RelydError(.invalidParameter, "'params.client_id' and 'params.client_secret' go together")
+        // A private_key_jwt client authenticates with relyd's key, so a pre-registered one needs no secret.
+        if parameters.clientSecret != nil && parameters.clientID == nil
+            || parameters.clientID != nil && parameters.clientSecret == nil && method != "private_key_jwt"
+        {
+            throw RelydError(.invalidParameter, "'params.client_id' and 'params.client_secret' go together"
+                + " (private_key_jwt needs no client_secret)")
         }
         if let endpoints = try plainOAuth2Endpoints(parameters, http: environment.http) {
+            guard method != "private_key_jwt", parameters.signingAlg == nil else {
+                throw RelydError(.invalidParameter, "private_key_jwt is offered only for OpenID Connect providers")
+            }
             return try await acknowledge(
                 try oauth2Site(parameters, endpoints: endpoints, tokenEndpointAuthMethod: method, context: context),
                 context: context)
         }
+        let signingKey = try newSigningKey(method: method, algorithm: parameters.signingAlg)
         let scopes = AuthorizationRequest.withOpenID(parameters.scope ?? defaultScopes)
         let provider = try await context.providers.metadata(issuer: parameters.opHost)
 
         let client: RegisteredClient
-        if let clientID = parameters.clientID, let clientSecret = parameters.clientSecret {
+        if let clientID = parameters.clientID {
             client = RegisteredClient(
-                clientID: clientID, clientSecret: Secret(clientSecret), clientSecretExpiresAt: nil,
+                clientID: clientID, clientSecret: parameters.clientSecret.map(Secret.init), clientSecretExpiresAt: nil,
                 registrationAccessToken: nil, registrationClientURI: nil, tokenEndpointAuthMethod: method,
                 idTokenSignedResponseAlg: parameters.idTokenSignedResponseAlg,
                 grantTypes: parameters.grantTypes ?? ["authorization_code"],
@@ -56,8 +64,11 @@ public enum RegisterSiteHandler: CommandHandler {
                 responseTypes: parameters.responseTypes ?? ["code"],
                 grantTypes: parameters.grantTypes ?? ["authorization_code"],
                 clientName: parameters.clientName, scope: scopes, tokenEndpointAuthMethod: method,
-                idTokenSignedResponseAlg: parameters.idTokenSignedResponseAlg)
+                idTokenSignedResponseAlg: parameters.idTokenSignedResponseAlg, jwks: signingKey?.publicJWKSet)
             client = try await ClientRegistration.register(request, at: provider, http: environment.http)
+            if client.tokenEndpointAuthMethod == "private_key_jwt" && signingKey == nil {
+                throw RelydError(.opResponseInvalid, "the OP registered private_key_jwt, which was not asked for")
+            }
         }
 
         let site = Site(
@@ -69,7 +80,9 @@ public enum RegisterSiteHandler: CommandHandler {
             grantTypes: client.grantTypes, responseTypes: client.responseTypes,
             tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
             idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
-            isDynamicallyRegistered: parameters.clientID == nil, createdAt: environment.clock.now())
+            isDynamicallyRegistered: parameters.clientID == nil, createdAt: environment.clock.now(),
+            signingKey: try signingKey?.pem(), signingKeyID: signingKey?.keyID,
+            signingAlgorithm: signingKey?.algorithm.rawValue)
         return try await acknowledge(site, context: context)
     }
 
@@ -79,6 +92,19 @@ public enum RegisterSiteHandler: CommandHandler {
         context.logger.notice("site registered", ("site.id", site.id), ("op.issuer", site.opHost),
                               ("client.id", site.clientID), ("site.dynamic", String(site.isDynamicallyRegistered)))
         return RegisterSite.Result(oxdID: site.id, clientID: site.clientID, opHost: site.opHost)
+    }
+
+    /// The site's new key pair when it authenticates with `private_key_jwt` (RS256 unless `signing_alg` says ES256).
+    ///
+    /// - Throws: `invalid_parameter` for an unsupported `signing_alg`, or one given with another method.
+    static func newSigningKey(method: String, algorithm name: String?) throws -> SiteSigningKey? {
+        guard method == "private_key_jwt" else {
+            guard name == nil else {
+                throw RelydError(.invalidParameter, "'params.signing_alg' goes only with private_key_jwt")
+            }
+            return nil
+        }
+        return try SiteSigningKey.generate(algorithmNamed: name ?? SiteSigningKey.supportedAlgorithms[0].rawValue)
     }
 
     /// A redirect URI must be absolute and carry no fragment (RFC 6749 3.1.2).

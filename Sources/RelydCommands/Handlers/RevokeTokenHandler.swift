@@ -18,7 +18,7 @@ public enum RevokeTokenHandler: CommandHandler {
         let token = Secret(parameters.token)
         try await TokenIntrospection.revoke(
             token, hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
-            provider: provider, http: context.environment.http)
+            provider: provider, environment: context.environment)
         await context.clientTokens.forget(accessToken: token)
         context.logger.info("token revoked", ("site.id", site.id))
         return RevokeToken.Result(revoked: true)

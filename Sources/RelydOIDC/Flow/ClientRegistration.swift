@@ -13,10 +13,12 @@ public struct ClientMetadataRequest: Sendable, Equatable {
     public var scope: [String]
     public var tokenEndpointAuthMethod: String
     public var idTokenSignedResponseAlg: String?
+    /// The client's public keys by value (RFC 7591 `jwks`), for `private_key_jwt`.
+    public var jwks: [String: JSONValue]?
 
     public init(redirectURIs: [String], postLogoutRedirectURIs: [String], responseTypes: [String],
                 grantTypes: [String], clientName: String?, scope: [String], tokenEndpointAuthMethod: String,
-                idTokenSignedResponseAlg: String?) {
+                idTokenSignedResponseAlg: String?, jwks: [String: JSONValue]? = nil) {
         self.redirectURIs = redirectURIs
         self.postLogoutRedirectURIs = postLogoutRedirectURIs
         self.responseTypes = responseTypes
@@ -25,6 +27,7 @@ public struct ClientMetadataRequest: Sendable, Equatable {
         self.scope = scope
         self.tokenEndpointAuthMethod = tokenEndpointAuthMethod
         self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
+        self.jwks = jwks
     }
 
     var document: [String: JSONValue] {
@@ -41,6 +44,7 @@ public struct ClientMetadataRequest: Sendable, Equatable {
         }
         if let clientName { document["client_name"] = .string(clientName) }
         if let idTokenSignedResponseAlg { document["id_token_signed_response_alg"] = .string(idTokenSignedResponseAlg) }
+        if let jwks { document["jwks"] = .object(jwks) }
         return document
     }
 }

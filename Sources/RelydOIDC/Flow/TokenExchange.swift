@@ -49,13 +49,13 @@ public struct TokenResponse: Sendable {
 public enum TokenExchange {
     /// Redeems an authorization code (RFC 6749 4.1.3) with its PKCE verifier (RFC 7636 4.5).
     public static func redeem(code: Secret, pending: PendingAuthorization, authentication: ClientAuthentication,
-                              endpoints: ProviderEndpoints, http: ProviderHTTPClient) async throws -> TokenResponse {
+                              endpoints: ProviderEndpoints, environment: OIDCEnvironment) async throws -> TokenResponse {
         try await grant([
             ("grant_type", "authorization_code"),
             ("code", code.revealed),
             ("redirect_uri", pending.redirectURI),
             ("code_verifier", pending.codeVerifier.revealed),
-        ], authentication: authentication, endpoints: endpoints, http: http)
+        ], authentication: authentication, endpoints: endpoints, environment: environment)
     }
 
     /// Sends a grant (its form parameters) to the token endpoint with the client's authentication.
@@ -63,9 +63,11 @@ public enum TokenExchange {
     /// A plain OAuth 2.0 provider may answer form-encoded (GitHub's default); an OpenID Connect provider must
     /// answer JSON (Core 3.1.3.3).
     public static func grant(_ parameters: [(String, String)], authentication: ClientAuthentication,
-                             endpoints: ProviderEndpoints, http: ProviderHTTPClient) async throws -> TokenResponse {
-        let request = authenticatedPost(to: endpoints.tokenEndpoint, form: parameters, authentication: authentication)
-        let response = try await http.send(request)
+                             endpoints: ProviderEndpoints, environment: OIDCEnvironment) async throws -> TokenResponse {
+        let request = try authenticatedPost(to: endpoints.tokenEndpoint, form: parameters,
+                                            authentication: authentication, tokenEndpoint: endpoints.tokenEndpoint,
+                                            environment: environment)
+        let response = try await environment.http.send(request)
         guard (200..<300).contains(response.status) else {
             throw ProviderHTTPClient.failure(for: response, what: "token endpoint")
         }
@@ -80,12 +82,15 @@ public enum TokenExchange {
     }
 
     /// A form POST carrying the client's credentials: the token, introspection (RFC 7662 2.1) and revocation
-    /// (RFC 7009 2.1) endpoints all authenticate the client the same way.
+    /// (RFC 7009 2.1) endpoints all authenticate the client the same way. A JWT client assertion names the token
+    /// endpoint as its audience wherever it is sent (OpenID Connect Core 9).
     public static func authenticatedPost(to url: URL, form parameters: [(String, String)],
-                                         authentication: ClientAuthentication) -> HTTPRequest {
+                                         authentication: ClientAuthentication, tokenEndpoint: URL,
+                                         environment: OIDCEnvironment) throws -> HTTPRequest {
         var form = parameters
         var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
-        authentication.apply(headers: &headers, form: &form)
+        try authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint,
+                                 environment: environment)
         return HTTPRequest(method: .post, url: url, headers: headers, body: Data(FormEncoding.encode(form).utf8))
     }
 

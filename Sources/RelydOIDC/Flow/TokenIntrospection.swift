@@ -13,15 +13,16 @@ public enum TokenIntrospection {
     /// - Throws: `op_error` when the OP has no `introspection_endpoint` or refuses, `op_response_invalid` when the
     ///   answer lacks the boolean `active` RFC 7662 2.2 requires.
     public static func introspect(_ token: Secret, hint: String?, authentication: ClientAuthentication,
-                                  provider: ProviderMetadata, http: ProviderHTTPClient) async throws
+                                  provider: ProviderMetadata, environment: OIDCEnvironment) async throws
         -> [String: JSONValue]
     {
         let form = try form(token, hint: hint)
         guard let endpoint = provider.introspectionEndpoint else {
             throw RelydError(.opError, "the OP offers no token introspection (no introspection_endpoint)")
         }
-        let request = TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication)
-        let (answer, _) = try await http.jsonObject(request, what: "introspection response")
+        let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
+                                                          tokenEndpoint: provider.tokenEndpoint, environment: environment)
+        let (answer, _) = try await environment.http.jsonObject(request, what: "introspection response")
         guard case .bool = answer["active"] else {
             throw RelydError(.opResponseInvalid, "the introspection response has no boolean 'active'")
         }
@@ -33,13 +34,14 @@ public enum TokenIntrospection {
     /// - Throws: `op_error` when the OP has no `revocation_endpoint` or refuses (for example
     ///   `unsupported_token_type`).
     public static func revoke(_ token: Secret, hint: String?, authentication: ClientAuthentication,
-                              provider: ProviderMetadata, http: ProviderHTTPClient) async throws {
+                              provider: ProviderMetadata, environment: OIDCEnvironment) async throws {
         let form = try form(token, hint: hint)
         guard let endpoint = provider.revocationEndpoint else {
             throw RelydError(.opError, "the OP offers no token revocation (no revocation_endpoint)")
         }
-        let request = TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication)
-        let response = try await http.send(request)
+        let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
+                                                          tokenEndpoint: provider.tokenEndpoint, environment: environment)
+        let response = try await environment.http.send(request)
         guard response.status == 200 else {
             throw ProviderHTTPClient.failure(for: response, what: "revocation endpoint")
         }

@@ -7,11 +7,11 @@ import RelydStore
 public enum TokenRefresh {
     /// Sends the refresh token to the token endpoint; `scopes`, when given and not empty, narrow the original grant.
     public static func refresh(_ refreshToken: Secret, scopes: [String]?, authentication: ClientAuthentication,
-                               provider: ProviderMetadata, http: ProviderHTTPClient) async throws -> TokenResponse {
+                               provider: ProviderMetadata, environment: OIDCEnvironment) async throws -> TokenResponse {
         var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed)]
         if let scopes, !scopes.isEmpty { form.append(("scope", try OAuthScope.joined(scopes, parameter: "scope"))) }
         return try await TokenExchange.grant(form, authentication: authentication,
-                                             endpoints: ProviderEndpoints(metadata: provider), http: http)
+                                             endpoints: ProviderEndpoints(metadata: provider), environment: environment)
     }
 
     /// Validates an ID token returned by a refresh like the code flow's (without a nonce: none was sent), and

@@ -17,11 +17,14 @@ public enum RegisterSite: CommandDescriptor {
         public var clientName: String?
         public var grantTypes: [String]?
         public var responseTypes: [String]?
-        /// `client_secret_basic` (default) or `client_secret_post`.
+        /// `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt` or `private_key_jwt`.
         public var tokenEndpointAuthMethod: String?
+        /// With `private_key_jwt`: the algorithm of the key pair relyd generates, `RS256` (default) or `ES256`.
+        public var signingAlg: String?
         /// The ID-token signing algorithm to require; otherwise any the OP advertises (never `none`).
         public var idTokenSignedResponseAlg: String?
-        /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too.
+        /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too, except with
+        /// `private_key_jwt`.
         public var clientID: String?
         public var clientSecret: String?
         /// A plain OAuth 2.0 provider (no discovery, no ID tokens): its authorization and token endpoints, given
@@ -46,6 +49,7 @@ public enum RegisterSite: CommandDescriptor {
             case authorizationEndpoint = "authorization_endpoint"
             case tokenEndpoint = "token_endpoint"
             case userinfoEndpoint = "userinfo_endpoint"
+            case signingAlg = "signing_alg"
         }
 
         public init(opHost: String, authorizationRedirectURI: String, postLogoutRedirectURI: String? = nil,
@@ -53,7 +57,7 @@ public enum RegisterSite: CommandDescriptor {
                     responseTypes: [String]? = nil, tokenEndpointAuthMethod: String? = nil,
                     idTokenSignedResponseAlg: String? = nil, clientID: String? = nil, clientSecret: String? = nil,
                     authorizationEndpoint: String? = nil, tokenEndpoint: String? = nil,
-                    userinfoEndpoint: String? = nil) {
+                    userinfoEndpoint: String? = nil, signingAlg: String? = nil) {
             self.opHost = opHost
             self.authorizationRedirectURI = authorizationRedirectURI
             self.postLogoutRedirectURI = postLogoutRedirectURI
@@ -68,6 +72,7 @@ public enum RegisterSite: CommandDescriptor {
             self.authorizationEndpoint = authorizationEndpoint
             self.tokenEndpoint = tokenEndpoint
             self.userinfoEndpoint = userinfoEndpoint
+            self.signingAlg = signingAlg
         }
     }
 
