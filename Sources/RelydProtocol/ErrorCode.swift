@@ -43,7 +43,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case userInfoInvalid = "userinfo_invalid"
     /// The issuer (or WebFinger host) is not in the daemon's `allowed_op_hosts`; nothing was fetched.
     case opNotAllowed = "op_not_allowed"
-    /// The OP does not offer what the command needs (for example it publishes no `end_session_endpoint`).
+    /// The OP does not offer what the command needs: it publishes no `end_session_endpoint`, `userinfo_endpoint`,
+    /// `introspection_endpoint`, `revocation_endpoint` or `registration_endpoint`. Nothing was sent to it.
     case opUnsupported = "op_unsupported"
     /// The back-channel logout token failed a check (including a replayed `jti`); the description names the check.
     case logoutTokenInvalid = "logout_token_invalid"

@@ -32,11 +32,11 @@ import Testing
         #expect(response.data == ["active": .bool(false)])
     }
 
-    /// An OP without the endpoints is op_error for both commands.
-    @Test func missingEndpoints_areOPError() async throws {
+    /// An OP without the endpoints is op_unsupported for both commands.
+    @Test func missingEndpoints_areOPUnsupported() async throws {
         let fixture = try await TokenCommandsFixture(advertiseEndpoints: false)
-        #expect(await fixture.send("introspect_access_token", ["token": .string("t")]).errorCode == "op_error")
-        #expect(await fixture.send("revoke_token", ["token": .string("t")]).errorCode == "op_error")
+        #expect(await fixture.send("introspect_access_token", ["token": .string("t")]).errorCode == "op_unsupported")
+        #expect(await fixture.send("revoke_token", ["token": .string("t")]).errorCode == "op_unsupported")
         #expect(fixture.harness.op.requests(to: "/introspect").isEmpty)
     }
 

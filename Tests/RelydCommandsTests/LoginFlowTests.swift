@@ -65,6 +65,16 @@ import Testing
         #expect(response.errorCode == "issuer_mismatch")
     }
 
+    /// An OP without dynamic registration is op_unsupported when no client_id is given, and nothing is posted.
+    @Test func registerSite_withoutRegistrationEndpoint_isOPUnsupported() async {
+        harness.op.discoveryEdits = { $0["registration_endpoint"] = nil }
+        let response = await harness.send("register_site", [
+            "op_host": .string("https://op.example"), "authorization_redirect_uri": .string("https://rp.example/cb"),
+        ])
+        #expect(response.errorCode == "op_unsupported")
+        #expect(harness.op.requests(to: "/register").isEmpty)
+    }
+
     /// A plain-http issuer is refused unless loopback http is allowed.
     @Test func registerSite_withHTTPIssuer_isRefused() async {
         let response = await harness.send("register_site", [

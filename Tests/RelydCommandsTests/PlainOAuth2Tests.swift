@@ -170,11 +170,11 @@ import Testing
         #expect(response.errorCode == "op_response_invalid")
     }
 
-    /// A plain OAuth 2.0 site registered without a user endpoint cannot call get_user_info: op_error.
+    /// A plain OAuth 2.0 site registered without a user endpoint cannot call get_user_info: op_unsupported.
     @Test func oauth2Site_withoutUserInfoEndpoint_isOPError() async throws {
         let oxdID = try await registerOAuth2Site(["userinfo_endpoint": .null])
         let response = await harness.send("get_user_info", ["oxd_id": .string(oxdID), "access_token": .string("at")])
-        #expect(response.errorCode == "op_error")
+        #expect(response.errorCode == "op_unsupported")
     }
 
     /// Incomplete or unacceptable explicit-endpoint registrations are invalid_parameter and reach no provider.

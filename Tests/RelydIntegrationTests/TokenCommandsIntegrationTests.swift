@@ -70,7 +70,7 @@ import Testing
     }
 
     /// oidc-provider-mock: a refresh returns a new ID token, validated and of the same user; the next refresh
-    /// uses the refresh token the first returned. The OP offers no introspection: op_error.
+    /// uses the refresh token the first returned. The OP offers no introspection: op_unsupported.
     @Test func oidcMock_refreshWithNewIDToken() async throws {
         let stack = try EndToEndStack(.oidcMock)
         let client = RelydClient(socketPath: stack.daemon.socketPath)
@@ -91,7 +91,7 @@ import Testing
             _ = try await client.introspect(oxdID: oxdID, token: second.accessToken)
             Issue.record("introspection without an introspection_endpoint succeeded")
         } catch {
-            #expect(error.code == "op_error")
+            #expect(error.code == "op_unsupported")
         }
     }
 }

@@ -86,7 +86,7 @@ public enum ClientRegistration {
     public static func register(_ request: ClientMetadataRequest, at provider: ProviderMetadata,
                                 http: ProviderHTTPClient) async throws -> RegisteredClient {
         guard let endpoint = provider.registrationEndpoint else {
-            throw RelydError(.opError,
+            throw RelydError(.opUnsupported,
                              "the OP offers no dynamic registration; register the client there and pass client_id and client_secret")
         }
         let body = try JSONEncoder().encode(JSONValue.object(request.document))

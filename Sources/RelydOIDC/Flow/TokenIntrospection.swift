@@ -10,7 +10,7 @@ public enum TokenIntrospection {
 
     /// The OP's introspection response, every member as sent.
     ///
-    /// - Throws: `op_error` when the OP has no `introspection_endpoint` or refuses, `op_response_invalid` when the
+    /// - Throws: `op_unsupported` when the OP has no `introspection_endpoint`, `op_error` when it refuses, `op_response_invalid` when the
     ///   answer lacks the boolean `active` RFC 7662 2.2 requires.
     public static func introspect(_ token: Secret, hint: String?, authentication: ClientAuthentication,
                                   provider: ProviderMetadata, environment: OIDCEnvironment) async throws
@@ -18,7 +18,7 @@ public enum TokenIntrospection {
     {
         let form = try form(token, hint: hint)
         guard let endpoint = provider.introspectionEndpoint else {
-            throw RelydError(.opError, "the OP offers no token introspection (no introspection_endpoint)")
+            throw RelydError(.opUnsupported, "the OP offers no token introspection (no introspection_endpoint)")
         }
         let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
                                                           tokenEndpoint: provider.tokenEndpoint, environment: environment)
@@ -31,13 +31,13 @@ public enum TokenIntrospection {
 
     /// Asks the OP to revoke a token. RFC 7009 2.2: HTTP 200 means done, also for a token the OP does not know.
     ///
-    /// - Throws: `op_error` when the OP has no `revocation_endpoint` or refuses (for example
+    /// - Throws: `op_unsupported` when the OP has no `revocation_endpoint`, `op_error` when it refuses (for example
     ///   `unsupported_token_type`).
     public static func revoke(_ token: Secret, hint: String?, authentication: ClientAuthentication,
                               provider: ProviderMetadata, environment: OIDCEnvironment) async throws {
         let form = try form(token, hint: hint)
         guard let endpoint = provider.revocationEndpoint else {
-            throw RelydError(.opError, "the OP offers no token revocation (no revocation_endpoint)")
+            throw RelydError(.opUnsupported, "the OP offers no token revocation (no revocation_endpoint)")
         }
         let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
                                                           tokenEndpoint: provider.tokenEndpoint, environment: environment)

@@ -16,7 +16,7 @@ public enum UserInfo {
     public static func fetch(accessToken: Secret, expectedSubject: String?, endpoints: ProviderEndpoints,
                              http: ProviderHTTPClient) async throws -> [String: JSONValue] {
         guard let endpoint = endpoints.userinfoEndpoint else {
-            throw RelydError(.opError, "the OP has no userinfo_endpoint")
+            throw RelydError(.opUnsupported, "the OP has no userinfo_endpoint")
         }
         let request = HTTPRequest(url: endpoint, headers: [
             ("Authorization", "Bearer " + accessToken.revealed), ("Accept", "application/json"),
