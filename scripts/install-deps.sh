@@ -4,7 +4,7 @@
 # requests for ../shared/op/login.py, Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use).
 set -euo pipefail
 
-packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 python3-cryptography openssl)
+packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 openssl)
 if [ "${1:-}" = "--test" ]; then
   packages+=(glewlwyd rnbyc)
 fi
@@ -20,9 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q >/dev/null
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! python3 -c "import requests" 2>/dev/null; then
-  python3 -m pip install -q requests
-fi
+# The python3 on PATH may not be Debian's (pyenv here), so its modules are checked and installed with its own pip.
+for module in requests cryptography; do
+  if ! python3 -c "import $module" 2>/dev/null; then
+    python3 -m pip install -q "$module"
+  fi
+done
 if ! command -v swift >/dev/null; then
   echo "swift is not on PATH: install the Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2
   exit 1
