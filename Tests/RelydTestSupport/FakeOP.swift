@@ -154,15 +154,7 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
 
     private func token(_ request: HTTPRequest) throws -> HTTPResponse {
         let form = Self.form(request.body)
-        var clientID = form["client_id"]
-        var secret = form["client_secret"]
-        if let authorization = request.headers.first(where: { $0.0.lowercased() == "authorization" })?.1,
-           authorization.hasPrefix("Basic "),
-           let decoded = Data(base64Encoded: String(authorization.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
-           let colon = decoded.firstIndex(of: ":") {
-            clientID = String(decoded[..<colon]).removingPercentEncoding
-            secret = String(decoded[decoded.index(after: colon)...]).removingPercentEncoding
-        }
+        let (clientID, secret) = Self.clientCredentials(request, form: form)
         return try lock.withLock {
             guard let clientID, let client = clients[clientID], client.secret == secret else {
                 return Self.json(["error": .string("invalid_client")], status: 401)
@@ -227,6 +219,19 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
         var headers = headers
         headers["content-type"] = "application/json"
         return HTTPResponse(status: status, headers: headers, body: (try? JSONEncoder().encode(JSONValue.object(object))) ?? Data())
+    }
+
+    /// The client id and secret a request authenticates with: HTTP Basic (form-urlencoded, RFC 6749 2.3.1) or the
+    /// `client_id` and `client_secret` form fields.
+    public static func clientCredentials(_ request: HTTPRequest, form: [String: String]) -> (id: String?, secret: String?) {
+        if let authorization = request.headers.first(where: { $0.0.lowercased() == "authorization" })?.1,
+           authorization.hasPrefix("Basic "),
+           let decoded = Data(base64Encoded: String(authorization.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
+           let colon = decoded.firstIndex(of: ":") {
+            return (String(decoded[..<colon]).removingPercentEncoding,
+                    String(decoded[decoded.index(after: colon)...]).removingPercentEncoding)
+        }
+        return (form["client_id"], form["client_secret"])
     }
 
     static func form(_ body: Data?) -> [String: String] {

@@ -64,15 +64,7 @@ public final class FakeTokenService: @unchecked Sendable {
     }
 
     private func authenticatedClient(_ request: HTTPRequest, _ form: [String: String]) -> String? {
-        var clientID = form["client_id"]
-        var secret = form["client_secret"]
-        if let authorization = request.headers.first(where: { $0.0.lowercased() == "authorization" })?.1,
-           authorization.hasPrefix("Basic "),
-           let decoded = Data(base64Encoded: String(authorization.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
-           let colon = decoded.firstIndex(of: ":") {
-            clientID = String(decoded[..<colon]).removingPercentEncoding
-            secret = String(decoded[decoded.index(after: colon)...]).removingPercentEncoding
-        }
+        let (clientID, secret) = FakeOP.clientCredentials(request, form: form)
         guard let clientID, let secret, lock.withLock({ clients[clientID] }) == secret else { return nil }
         return clientID
     }

@@ -4,24 +4,7 @@ public enum IntrospectAccessToken: CommandDescriptor {
     public static let summary =
         "Ask the OP's introspection endpoint (RFC 7662) about a token; returns its answer with every member."
 
-    public struct Parameters: CommandParameters, Equatable {
-        public var oxdID: String
-        public var token: String
-        /// `access_token` or `refresh_token`: helps the OP find the token.
-        public var tokenTypeHint: String?
-
-        public enum CodingKeys: String, CodingKey, CaseIterable {
-            case oxdID = "oxd_id"
-            case token
-            case tokenTypeHint = "token_type_hint"
-        }
-
-        public init(oxdID: String, token: String, tokenTypeHint: String? = nil) {
-            self.oxdID = oxdID
-            self.token = token
-            self.tokenTypeHint = tokenTypeHint
-        }
-    }
+    public typealias Parameters = TokenParameters
 
     /// The introspection response as the OP sent it (`active` plus whatever members it adds): the result object
     /// is that response itself.
