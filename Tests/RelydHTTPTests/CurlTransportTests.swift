@@ -157,7 +157,9 @@ struct CurlHTTPTests {
             return
         }
         #expect(message.contains("Timeout") || message.contains("timed out"), "\(message)")
-        #expect(seconds >= 0.25 && seconds < 3, "timed out after \(seconds) s")
+        // Not before the configured 300 ms, and well before the 10 s default: the configured timeout is the one
+        // that fired. Generous above, because a loaded 2-core machine can delay the wake-up by seconds.
+        #expect(seconds >= 0.25 && seconds < 9, "timed out after \(seconds) s")
     }
 
     @Test func slowResponseWithinTimeoutSucceeds() async throws {
@@ -301,14 +303,14 @@ struct CurlHTTPTests {
         let response = try await transport.send(HTTPRequest(url: server.url("/json")))
         let jsonSeconds = elapsed(since: start)
         #expect(response.status == 200)
-        #expect(jsonSeconds < 5, "/json took \(jsonSeconds) s next to a hanging request")
+        #expect(jsonSeconds < 10, "/json took \(jsonSeconds) s next to a hanging request")
 
         let cancelStart = ContinuousClock.now
         hang.cancel()
         let hangError = await hang.value
         #expect(hangError == .timedOut("request cancelled"))
-        #expect(elapsed(since: cancelStart) < 5)
-        #expect(elapsed(since: start) < 15, "the hang must end by cancellation, not by its 20 s timeout")
+        #expect(elapsed(since: cancelStart) < 10)
+        #expect(elapsed(since: start) < 18, "the hang must end by cancellation, not by its 20 s timeout")
     }
 
     @Test func cancelledBeforeSendingFailsAtOnce() async throws {
