@@ -24,6 +24,8 @@ import Testing
         #expect(response.isOK)
         #expect(response.data["token_type"] == .string("Bearer"))
         #expect(response.data["expires_in"] == .integer(600))
+        let now = Int64(fixture.harness.clock.now().timeIntervalSince1970)
+        #expect(response.data["expires_at"] == .integer(now + 600))
         #expect(response.data["scope"] == .array([.string("api.read"), .string("api.write")]))
         let request = try #require(fixture.harness.op.requests(to: "/token").last)
         #expect(fixture.lastForm("/token").contains("scope=api.read%20api.write"))

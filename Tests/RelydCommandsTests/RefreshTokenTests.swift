@@ -13,6 +13,10 @@ import Testing
         #expect(response.data["access_token"]?.stringValue?.hasPrefix("at-refreshed-") == true)
         #expect(response.data["refresh_token"]?.stringValue?.hasPrefix("rt-rotated-") == true)
         #expect(response.data["id_token"] == nil)
+        // Like every token result: an absolute expiry (when the OP gave expires_in) and the granted scopes.
+        let expiresIn = try #require(response.data["expires_in"]?.int64Value)
+        #expect(response.data["expires_at"] == .integer(Int64(fixture.harness.clock.now().timeIntervalSince1970) + expiresIn))
+        #expect(response.data["scope"]?.arrayValue?.isEmpty == false)
         let request = try #require(fixture.harness.op.requests(to: "/token").last)
         #expect(fixture.lastForm("/token").contains("grant_type=refresh_token"))
         #expect(request.headers.contains { $0.0 == "Authorization" && $0.1.hasPrefix("Basic ") })

@@ -38,6 +38,7 @@ public enum GetAccessTokenByRefreshTokenHandler: CommandHandler {
         let originalSubject = binding?.siteID == site.id ? binding?.subject : nil
         let tokens = try await TokenRefresh.refresh(
             refreshToken, scopes: scopes, authentication: authentication, provider: provider, environment: environment)
+        let issuedAt = environment.clock.now()
         var validated: ValidatedIDToken?
         if let idToken = tokens.idToken {
             validated = try await TokenRefresh.validateIDToken(
@@ -53,6 +54,7 @@ public enum GetAccessTokenByRefreshTokenHandler: CommandHandler {
         context.logger.info("tokens refreshed", ("site.id", site.id), ("token.rotated", String(tokens.refreshToken != nil)))
         return GetAccessTokenByRefreshToken.Result(
             accessToken: tokens.accessToken.revealed, tokenType: tokens.tokenType, expiresIn: tokens.expiresIn,
+            expiresAt: tokens.expiresAt(issuedAt: issuedAt), scope: tokens.scope ?? scopes ?? site.scopes,
             refreshToken: newRefreshToken.revealed, idToken: tokens.idToken?.revealed,
             idTokenClaims: validated?.claims)
     }

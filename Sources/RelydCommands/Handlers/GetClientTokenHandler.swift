@@ -22,6 +22,8 @@ public enum GetClientTokenHandler: CommandHandler {
         }
         let remaining = token.expiresAt.map { Int($0.timeIntervalSince(environment.clock.now()).rounded(.down)) }
         return GetClientToken.Result(accessToken: token.accessToken.revealed, tokenType: token.tokenType,
-                                     expiresIn: remaining, scope: token.scopes)
+                                     expiresIn: remaining,
+                                     expiresAt: token.expiresAt.map { Int64($0.timeIntervalSince1970) },
+                                     scope: token.scopes)
     }
 }

@@ -27,6 +27,10 @@ public enum GetAccessTokenByRefreshToken: CommandDescriptor {
         public var accessToken: String
         public var tokenType: String
         public var expiresIn: Int?
+        /// When the access token expires, unix seconds; absent when the OP gave no `expires_in`.
+        public var expiresAt: Int64?
+        /// The granted scopes: the OP's `scope`, or the requested ones (or the site's) when it sent none.
+        public var scope: [String]
         /// The OP's new refresh token when it rotated it, otherwise the one sent.
         public var refreshToken: String
         /// Present only when the OP issued a new ID token.
@@ -37,16 +41,20 @@ public enum GetAccessTokenByRefreshToken: CommandDescriptor {
             case accessToken = "access_token"
             case tokenType = "token_type"
             case expiresIn = "expires_in"
+            case expiresAt = "expires_at"
+            case scope
             case refreshToken = "refresh_token"
             case idToken = "id_token"
             case idTokenClaims = "id_token_claims"
         }
 
-        public init(accessToken: String, tokenType: String, expiresIn: Int?, refreshToken: String, idToken: String?,
-                    idTokenClaims: [String: JSONValue]?) {
+        public init(accessToken: String, tokenType: String, expiresIn: Int?, expiresAt: Int64? = nil,
+                    scope: [String] = [], refreshToken: String, idToken: String?, idTokenClaims: [String: JSONValue]?) {
             self.accessToken = accessToken
             self.tokenType = tokenType
             self.expiresIn = expiresIn
+            self.expiresAt = expiresAt
+            self.scope = scope
             self.refreshToken = refreshToken
             self.idToken = idToken
             self.idTokenClaims = idTokenClaims

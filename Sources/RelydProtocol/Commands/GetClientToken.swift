@@ -25,6 +25,8 @@ public enum GetClientToken: CommandDescriptor {
         public var tokenType: String
         /// Seconds the token has left now (a cached token has less than when it was issued); nil when unknown.
         public var expiresIn: Int?
+        /// When the token expires, unix seconds; absent when unknown.
+        public var expiresAt: Int64?
         /// The granted scopes.
         public var scope: [String]
 
@@ -32,13 +34,15 @@ public enum GetClientToken: CommandDescriptor {
             case accessToken = "access_token"
             case tokenType = "token_type"
             case expiresIn = "expires_in"
+            case expiresAt = "expires_at"
             case scope
         }
 
-        public init(accessToken: String, tokenType: String, expiresIn: Int?, scope: [String]) {
+        public init(accessToken: String, tokenType: String, expiresIn: Int?, expiresAt: Int64? = nil, scope: [String]) {
             self.accessToken = accessToken
             self.tokenType = tokenType
             self.expiresIn = expiresIn
+            self.expiresAt = expiresAt
             self.scope = scope
         }
     }
