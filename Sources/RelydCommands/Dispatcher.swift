@@ -32,7 +32,7 @@ public struct Dispatcher: Sendable {
             return response
         } catch let error as RelydError {
             context.logger.info("command failed", ("request.command", request.command),
-                                ("error.code", error.code.rawValue), ("error.description", error.message))
+                                ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
         } catch {
             // The detail may be anything (a store error, an encoder error): it goes to the log only.

@@ -29,3 +29,11 @@ extension RelydError {
         return String(String.UnicodeScalarView(printable.prefix(limit)))
     }
 }
+
+extension RelydError {
+    /// The description as it may go to the daemon's log. An `op_error` quotes the OP's own text, which relyd cannot
+    /// vouch for (an OP might echo a code or a token back), so only relyd's own descriptions are logged.
+    public var loggableDescription: String {
+        code == .opError ? "(the OP's message, not logged)" : message
+    }
+}

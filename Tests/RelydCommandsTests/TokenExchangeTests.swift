@@ -86,6 +86,19 @@ import Testing
         #expect(await redeem(oxdID, "wrong-code", state).errorCode == "op_error")
     }
 
+    /// The OP's own error text never reaches the log: an OP could echo the code it refused.
+    @Test func opErrorDescription_isNotLogged() async throws {
+        let oxdID = try await harness.registerSite()
+        let (code, state) = try await harness.login(oxdID: oxdID)
+        harness.op.override(path: "/token") { _ in
+            FakeOP.json(["error": .string("invalid_grant"), "error_description": .string("code \(code) expired")],
+                        status: 400)
+        }
+        let response = await redeem(oxdID, code, state)
+        #expect(response.errorCode == "op_error")
+        #expect(!harness.logs.text.contains(code))
+    }
+
     /// Broken token responses are op_response_invalid; no answer is op_unreachable.
     @Test(arguments: [
         HTTPResponse(status: 200, body: Data("not json".utf8)),

@@ -21,7 +21,7 @@ public enum RemoveSiteHandler: CommandHandler {
         } catch let error as RelydError {
             context.logger.warning("the OP could not be told to delete the client; removing the site anyway",
                                    ("site.id", site.id), ("client.id", site.clientID),
-                                   ("error.code", error.code.rawValue), ("error.description", error.message))
+                                   ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
         }
         guard try await context.store.deleteSite(id: site.id) else {
             throw RelydError(.unknownSite, "the site was removed meanwhile")

@@ -74,7 +74,7 @@ public actor SiteRenewal {
         } catch let error as RelydError where error.code == .opError || error.code == .opResponseInvalid {
             environment.logger.info("reading the client registration failed; registering anew",
                                     ("site.id", site.id), ("error.code", error.code.rawValue),
-                                    ("error.description", error.message))
+                                    ("error.description", error.loggableDescription))
             return nil
         }
     }
