@@ -24,6 +24,8 @@ public final class Daemon: Sendable {
     private let store: SQLiteSiteStore
     private let transport: CurlTransport
     private let server: SocketServer
+    private let activation: SocketActivation
+    private let notifier: SystemdNotifier
 
     /// Builds every part; nothing listens yet.
     public init(configuration: Configuration, logger: Logger) throws {
@@ -45,11 +47,23 @@ public final class Daemon: Sendable {
                                           random: OpenSSLRandom(), logger: logger)
         let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,
                                                             version: Self.version))
-        server = try SocketServer(
-            configuration: SocketServerConfiguration(
-                socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
-                maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections),
-            handler: DispatchingLineHandler(dispatcher: dispatcher), logger: logger)
+        let serverConfiguration = SocketServerConfiguration(
+            socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
+            maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections)
+        let handler = DispatchingLineHandler(dispatcher: dispatcher)
+        // systemd socket activation: serve the socket passed as fd 3, else bind the configured path.
+        activation = SocketActivation.takeFromProcessEnvironment()
+        notifier = SystemdNotifier(logger: logger)
+        if let descriptor = activation.listeningDescriptor {
+            for extra in activation.extraDescriptors { Syscall.close(extra) }
+            server = try SocketServer(adoptingListeningDescriptor: descriptor, configuration: serverConfiguration,
+                                      handler: handler, logger: logger)
+        } else {
+            if case .ignored(let reason) = activation {
+                logger.warning("socket activation variables ignored", ("reason", reason))
+            }
+            server = try SocketServer(configuration: serverConfiguration, handler: handler, logger: logger)
+        }
     }
 
     /// Starts serving and blocks until a termination signal has been handled; returns the exit status.
@@ -69,6 +83,7 @@ public final class Daemon: Sendable {
                 source.cancel()
                 Task {
                     logger.notice("shutting down", ("signal", String(number)))
+                    notifier.stopping(status: "relyd stopping")
                     await server.stop(drainTimeout: .seconds(configuration.shutdownDrainSeconds))
                     await store.close()
                     transport.shutdown()
@@ -87,8 +102,11 @@ public final class Daemon: Sendable {
             logger.error("cannot listen", ("socket.path", configuration.socketPath), ("error.detail", "\(error)"))
             return 1
         }
+        let activated = activation.listeningDescriptor != nil
         logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
-                      ("state.dir", configuration.stateDirectory))
+                      ("socket.activated", activated ? "true" : "false"), ("state.dir", configuration.stateDirectory))
+        notifier.ready(status: activated ? "serving on the socket passed by systemd"
+                                         : "serving on \(configuration.socketPath)")
 
         let purge = DispatchSource.makeTimerSource(queue: .global())
         purge.schedule(deadline: .now() + 60, repeating: 60)
