@@ -107,6 +107,62 @@ import Glibc
         #expect(process.terminationStatus == 0, "\(logText)")
         #expect(logText.contains("socket.activated=true"), "\(logText)")
     }
+
+    /// Runs relyd through `sh -c 'LISTEN_PID=… LISTEN_FDS=1 exec relyd …'` with `fd3` on descriptor 3, so that
+    /// LISTEN_PID is relyd's own pid when `ownPid`; returns the process, started.
+    static func launchWithActivationVariables(
+        directory: URL, ownPid: Bool, fd3: String, log: String
+    ) throws -> (Process, socketPath: String) {
+        let socketPath = directory.appendingPathComponent("relyd.sock").path
+        let configPath = directory.appendingPathComponent("relyd.cfg").path
+        try """
+            socket_path = \(socketPath)
+            state_dir = \(directory.appendingPathComponent("state").path)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let pid = ownPid ? "$$" : "1"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "LISTEN_PID=\(pid) LISTEN_FDS=1 LISTEN_FDNAMES=relyd exec \"$0\" --config \"$1\" 3<\(fd3)",
+                             try Checkout.product("relyd").path, configPath]
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return (process, socketPath)
+    }
+
+    /// Activation variables meant for another pid are ignored: relyd binds its configured path and serves.
+    @Test func activationVariablesForAnotherPid_fallBackToTheConfiguredPath() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.url.appendingPathComponent("relyd.log").path
+        let (process, socketPath) = try Self.launchWithActivationVariables(
+            directory: directory.url, ownPid: false, fd3: "/dev/null", log: log)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(30)
+        while !RelydDaemon.canConnect(socketPath) {
+            guard Date() < deadline, process.isRunning else { throw IntegrationError("relyd did not listen: \(logText)") }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(logText)")
+        #expect(logText.contains("socket.activated=false"), "\(logText)")
+    }
+
+    /// Activation that passes something other than a listening socket as fd 3 is refused: relyd exits 1.
+    @Test func activationWithANonSocketOnDescriptorThree_refusesToStart() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.url.appendingPathComponent("relyd.log").path
+        let (process, socketPath) = try Self.launchWithActivationVariables(
+            directory: directory.url, ownPid: true, fd3: "/dev/null", log: log)
+        process.waitUntilExit()
+        let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 1, "\(logText)")
+        #expect(logText.contains("cannot start"), "\(logText)")
+        #expect(!FileManager.default.fileExists(atPath: socketPath))
+    }
 }
 
 /// A datagram socket bound to a path, standing in for systemd's notification socket.
