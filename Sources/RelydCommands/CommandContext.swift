@@ -18,6 +18,8 @@ public struct CommandContext: Sendable {
     public var startedAt: Date
     /// The `jti`s of accepted back-channel logout tokens, shared by all sites so a replay is refused.
     public let logoutTokenReplays = TokenReplayCache()
+    /// Requests and errors per command, counted by the dispatcher.
+    public let commandStatistics = CommandStatistics()
 
     public init(store: any SiteStore, environment: OIDCEnvironment, version: String) {
         self.store = store

@@ -44,7 +44,8 @@ public final class Daemon: Sendable {
         let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
         let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,
-                                                            version: Self.version))
+                                                            version: Self.version),
+                                    access: AccessControl(configuration.accessPolicy))
         server = try SocketServer(
             configuration: SocketServerConfiguration(
                 socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
@@ -114,6 +115,6 @@ struct DispatchingLineHandler: RequestLineHandler {
     let dispatcher: Dispatcher
 
     func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
-        await dispatcher.respond(to: line)
+        await dispatcher.respond(to: line, peer: PeerIdentity(pid: peer.pid, uid: peer.uid, gid: peer.gid))
     }
 }

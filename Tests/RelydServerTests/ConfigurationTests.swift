@@ -37,11 +37,26 @@ import Testing
         #expect(configuration.caFile == "/etc/relyd/ca.pem")
     }
 
+    /// The access lists are comma-separated numeric ids; empty is no list.
+    @Test func accessLists_areParsedAsIDSets() throws {
+        let configuration = try ConfigurationFile.parse("""
+            allowed_uids = 33, 1000
+            allowed_gids = 50
+            admin_uids = 0
+            admin_gids =
+            """, file: "t.cfg")
+        #expect(configuration.allowedUIDs == [33, 1000])
+        #expect(configuration.allowedGIDs == [50])
+        #expect(configuration.adminUIDs == [0])
+        #expect(configuration.adminGIDs == [])
+    }
+
     /// A bad file is refused with the file, the line and the reason.
     @Test(arguments: [
         ("op_timeout_ms = 0", 1), ("\n\nnot a pair", 3), ("colour = blue", 1), ("socket_mode = 660", 1),
         ("log_level = loud", 1), ("max_line_bytes = 1\n", 1), ("state_dir = a\nstate_dir = b", 2),
-        ("allow_http_loopback = maybe", 1),
+        ("allow_http_loopback = maybe", 1), ("allowed_uids = www-data", 1), ("admin_gids = 1,,2", 1),
+        ("allowed_gids = -1", 1),
     ])
     func badFile_isRefusedWithItsLine(text: String, line: Int) {
         #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }
