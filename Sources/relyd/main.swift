@@ -1,6 +1,7 @@
 // relyd: the OpenID Connect relying-party daemon.
 //
 //   relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+//   relyd check-config --config PATH
 //   relyd --version
 import Foundation
 import RelydBasics
@@ -12,6 +13,7 @@ import Glibc
 
 let usage = """
     usage: relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+           relyd check-config --config PATH
            relyd --version
     """
 
@@ -24,6 +26,7 @@ var configPath: String?
 var socketOverride: String?
 var stateDirOverride: String?
 var arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "check-config" { checkConfig(arguments.dropFirst()) }
 while let argument = arguments.popFirst() {
     switch argument {
     case "--version":

@@ -1,6 +1,6 @@
 import Foundation
 import RelydBasics
-import RelydServer
+@testable import RelydServer
 import Testing
 
 /// The configuration file format and the documented sample.
@@ -66,5 +66,36 @@ import Testing
             #expect(error.file == "bad.cfg")
             #expect(error.line == line)
         }
+    }
+}
+
+/// The effective configuration that `relyd check-config` prints.
+@Suite struct EffectiveConfigurationTests {
+    /// Every key is printed once, in the key table's order, and the printed text reads back to the same settings.
+    @Test func effectiveLines_coverEveryKey_andReadBackEqual() throws {
+        var configuration = try ConfigurationFile.parse("""
+            socket_mode = 0600
+            log_level = debug
+            ca_file = /etc/relyd/ca.pem
+            allow_http_loopback = true
+            allowed_op_hosts = https://op.example/realms/a, op.example:8443, [::1]:9000
+            allowed_uids = 1000,33
+            admin_gids = 0
+            """, file: "t.cfg")
+        configuration.maxConnections = 7
+        let lines = ConfigurationFile.effectiveLines(configuration)
+        #expect(lines.map { String($0.prefix { $0 != " " }) } == ConfigurationFile.keyNames)
+        #expect(try ConfigurationFile.parse(lines.joined(separator: "\n"), file: "effective") == configuration)
+        #expect(try ConfigurationFile.parse(ConfigurationFile.effectiveLines(Configuration()).joined(separator: "\n"),
+                                            file: "defaults") == Configuration())
+    }
+
+    /// Values of secret-named keys and the credentials in URLs are masked.
+    @Test func secrets_areMasked() {
+        #expect(ConfigurationFile.masked("client_secret", value: "s3cr3t") == "********")
+        #expect(ConfigurationFile.masked("db_password", value: "hunter2") == "********")
+        #expect(ConfigurationFile.masked("proxy", value: "https://user:pw@proxy.example:3128/x")
+                    == "https://***@proxy.example:3128/x")
+        #expect(ConfigurationFile.masked("allowed_op_hosts", value: "https://op.example/a@b") == "https://op.example/a@b")
     }
 }
