@@ -20,6 +20,8 @@ public struct CommandContext: Sendable {
     public let logoutTokenReplays = TokenReplayCache()
     /// Requests and errors per command, counted by the dispatcher.
     public let commandStatistics = CommandStatistics()
+    /// The daemon's connection and store figures for `stats`.
+    public var operations = OperationalProbes()
 
     public init(store: any SiteStore, environment: OIDCEnvironment, version: String) {
         self.store = store

@@ -43,14 +43,17 @@ public final class Daemon: Sendable {
         settings.allowedOPHosts = configuration.allowedOPHosts
         let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
-        let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,
-                                                            version: Self.version),
-                                    access: AccessControl(configuration.accessPolicy))
+        let serverReference = Locked<SocketServer?>(nil)
+        var context = CommandContext(store: store, environment: environment, version: Self.version)
+        context.operations = OperationalProbes.daemon(server: serverReference,
+                                                      stateDirectory: configuration.stateDirectory)
+        let dispatcher = Dispatcher(context: context, access: AccessControl(configuration.accessPolicy))
         server = try SocketServer(
             configuration: SocketServerConfiguration(
                 socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
                 maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections),
             handler: DispatchingLineHandler(dispatcher: dispatcher), logger: logger)
+        serverReference.withLock { [server] in $0 = server }
     }
 
     /// Starts serving and blocks until a termination signal has been handled; returns the exit status.
