@@ -24,11 +24,18 @@ public final class Daemon: Sendable {
     private let store: SQLiteSiteStore
     private let transport: CurlTransport
     private let server: SocketServer
+    private let access: AccessControl
+    private let reload: ConfigurationReload?
+    /// The configuration in force, as SIGHUP last changed it.
+    private let running: Locked<Configuration>
 
-    /// Builds every part; nothing listens yet.
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// Builds every part; nothing listens yet. Without `reload`, SIGHUP is logged and ignored.
+    public init(configuration: Configuration, logger: Logger, reload: ConfigurationReload? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        self.reload = reload
+        running = Locked(configuration)
+        access = AccessControl(configuration.accessPolicy)
         store = try SQLiteSiteStore.open(directory: configuration.stateDirectory)
         transport = CurlTransport(configuration: CurlTransport.Configuration(
             connectTimeoutMilliseconds: configuration.opConnectTimeoutMilliseconds,
@@ -47,7 +54,7 @@ public final class Daemon: Sendable {
         var context = CommandContext(store: store, environment: environment, version: Self.version)
         context.operations = OperationalProbes.daemon(server: serverReference,
                                                       stateDirectory: configuration.stateDirectory)
-        let dispatcher = Dispatcher(context: context, access: AccessControl(configuration.accessPolicy))
+        let dispatcher = Dispatcher(context: context, access: access)
         server = try SocketServer(
             configuration: SocketServerConfiguration(
                 socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
@@ -84,6 +91,11 @@ public final class Daemon: Sendable {
             return source
         }
         defer { withExtendedLifetime(signals) {} }
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { [self] in reloadConfiguration() }
+        hangUp.resume()
+        defer { hangUp.cancel() }
 
         do {
             try server.start()
@@ -110,6 +122,15 @@ public final class Daemon: Sendable {
         finished.wait()
         purge.cancel()
         return 0
+    }
+
+    /// SIGHUP: see ``ConfigurationReload``.
+    private func reloadConfiguration() {
+        guard let reload else {
+            logger.notice("SIGHUP ignored: relyd runs without a configuration file")
+            return
+        }
+        running.withLock { $0 = reload.apply(running: $0, access: access, logger: logger) }
     }
 }
 

@@ -59,10 +59,20 @@ if let socketOverride { configuration.socketPath = socketOverride }
 if let stateDirOverride { configuration.stateDirectory = stateDirOverride }
 
 umask(0o077)
-let logger = Logger(sink: StderrLogSink(), minimumLevel: configuration.logLevel)
+// The level lives in the sink so that SIGHUP can change it.
+let levels = LevelFilteringLogSink(wrapping: StderrLogSink(), minimumLevel: configuration.logLevel)
+let logger = Logger(sink: levels, minimumLevel: .debug)
+let reload = configPath.map { [socketOverride, stateDirOverride] path in
+    ConfigurationReload(load: { () throws(ConfigurationFile.Failure) -> Configuration in
+        var reloaded = try ConfigurationFile.load(path: path)
+        if let socketOverride { reloaded.socketPath = socketOverride }
+        if let stateDirOverride { reloaded.stateDirectory = stateDirOverride }
+        return reloaded
+    }, logLevel: levels)
+}
 let daemon: Daemon
 do {
-    daemon = try Daemon(configuration: configuration, logger: logger)
+    daemon = try Daemon(configuration: configuration, logger: logger, reload: reload)
 } catch {
     logger.error("cannot start", ("error.detail", "\(error)"))
     exit(1)
