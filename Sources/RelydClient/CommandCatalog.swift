@@ -134,6 +134,7 @@ public enum CommandCatalog {
         entry(GetJWKS.self, [
             ("oxd_id", .string, true),
         ]),
+        entry(Stats.self, []),
     ]
 
     public static func command(named name: String) -> Command? { commands.first { $0.name == name } }

@@ -187,6 +187,11 @@ public final class RelydClient: Sendable {
         try await send(Health.self, NoParameters())
     }
 
+    /// `stats`: uptime, requests and errors per command, connections and store size.
+    public func stats() async throws(RelydClientError) -> Stats.Result {
+        try await send(Stats.self, NoParameters())
+    }
+
     /// `update_site`: changes the given metadata; a dynamically registered client is updated at the OP too.
     public func updateSite(oxdID: String, authorizationRedirectURI: String? = nil,
                            postLogoutRedirectURI: String? = nil, scope: [String]? = nil, clientName: String? = nil,

@@ -18,6 +18,10 @@ public struct CommandContext: Sendable {
     public var startedAt: Date
     /// The `jti`s of accepted back-channel logout tokens, shared by all sites so a replay is refused.
     public let logoutTokenReplays = TokenReplayCache()
+    /// Requests and errors per command, counted by the dispatcher.
+    public let commandStatistics = CommandStatistics()
+    /// The daemon's connection and store figures for `stats`.
+    public var operations = OperationalProbes()
 
     public init(store: any SiteStore, environment: OIDCEnvironment, version: String) {
         self.store = store

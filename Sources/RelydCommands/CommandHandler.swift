@@ -9,6 +9,14 @@ public protocol CommandHandler: Sendable {
     associatedtype Command: CommandDescriptor
 
     static func run(_ parameters: Command.Parameters, context: CommandContext) async throws -> Command.Result
+
+    /// Whether the command creates, changes or deletes sites: then only the peers of `admin_uids` /
+    /// `admin_gids` may run it (when those are set). The dispatcher checks it before the handler runs.
+    static var changesSites: Bool { get }
+}
+
+extension CommandHandler {
+    public static var changesSites: Bool { false }
 }
 
 extension CommandHandler {

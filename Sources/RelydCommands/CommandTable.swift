@@ -21,6 +21,7 @@ public enum CommandTable {
         RevokeTokenHandler.self,
         CheckIDTokenHandler.self,
         GetJWKSHandler.self,
+        StatsHandler.self,
     ]
 
     /// The handlers by wire name.

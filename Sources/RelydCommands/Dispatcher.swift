@@ -4,42 +4,67 @@ import RelydProtocol
 
 /// Turns one request line into one response line. All generic checks happen here, before any handler runs:
 /// the envelope (UTF-8, JSON, object, `id`, `command`, `params`), the command's existence, and the parameters'
-/// names and types. Errors reach the wire only through this type.
+/// names and types, and whether the peer may send it (``AccessPolicy``). Errors reach the wire only through this
+/// type.
 public struct Dispatcher: Sendable {
     public let context: CommandContext
+    /// Who may send requests, and who may change sites.
+    public let access: AccessControl
 
-    public init(context: CommandContext) {
+    public init(context: CommandContext, access: AccessControl = AccessControl()) {
         self.context = context
+        self.access = access
     }
 
-    /// The response line (newline included) for `line`. Never throws: every failure becomes an error envelope.
-    public func respond(to line: [UInt8]) async -> [UInt8] {
+    /// The response line (newline included) for `line` from `peer`. Never throws: every failure becomes an error
+    /// envelope.
+    public func respond(to line: [UInt8], peer: PeerIdentity) async -> [UInt8] {
+        let policy = access.policy
         let request: RequestEnvelope
         do {
             request = try RequestEnvelope(parsing: line)
         } catch {
+            guard policy.allows(peer) else { return refuse(peer, command: nil, id: error.id) }
             return ResponseWriter.failure(id: error.id, error.error)
+        }
+        guard policy.allows(peer) else {
+            return refuse(peer, command: CommandTable.byName[request.command]?.commandName, id: request.id)
         }
         guard let handler = CommandTable.byName[request.command] else {
             return ResponseWriter.failure(id: request.id, RelydError(
                 .unknownCommand, "unknown command '\(RelydError.quoting(request.command, limit: 80))'"))
         }
+        guard !handler.changesSites || policy.allowsChangingSites(peer) else {
+            return refuse(peer, command: handler.commandName, id: request.id)
+        }
         let started = ContinuousClock.now
+        let statistics = context.commandStatistics
         do {
             let response = try await handler.respond(to: request, context: context)
+            statistics.record(handler.commandName, failed: false)
             context.logger.debug("command served", ("request.command", request.command),
                                  ("duration.ms", Self.milliseconds(since: started)))
             return response
         } catch let error as RelydError {
+            statistics.record(handler.commandName, failed: true)
             context.logger.info("command failed", ("request.command", request.command),
                                 ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
         } catch {
+            statistics.record(handler.commandName, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.
             context.logger.error("command failed unexpectedly", ("request.command", request.command),
                                  ("error.detail", String(describing: error)))
             return ResponseWriter.failure(id: request.id, RelydError(.internalError, RelydError.internalErrorMessage))
         }
+    }
+
+    /// The `access_denied` line for `peer`, logged with its uid and pid. `command` is counted when it is known.
+    private func refuse(_ peer: PeerIdentity, command: String?, id: RequestID?) -> [UInt8] {
+        if let command { context.commandStatistics.record(command, failed: true) }
+        context.logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
+                               ("peer.pid", String(peer.pid)), ("request.command", command ?? "-"))
+        return ResponseWriter.failure(id: id, RelydError(.accessDenied, "this peer may not run this command"))
     }
 
     /// The response line for a request line longer than the limit.

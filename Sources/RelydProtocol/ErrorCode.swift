@@ -51,4 +51,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
 
     /// Anything unexpected inside the daemon. The description is fixed; the detail goes to the daemon's log.
     case internalError = "internal_error"
+
+    // Who may ask.
+    /// The peer's uid and primary gid are not in the daemon's `allowed_uids` / `allowed_gids`, or the command
+    /// changes sites and the peer is not in `admin_uids` / `admin_gids`. Nothing was done.
+    case accessDenied = "access_denied"
 }

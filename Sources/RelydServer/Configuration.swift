@@ -27,6 +27,12 @@ public struct Configuration: Sendable, Equatable {
     public var shutdownDrainSeconds = 10
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.
     public var allowedOPHosts = AllowedOPHosts.any
+    /// Peers (by uid, or by primary gid) that may send requests; both empty: anyone who can open the socket.
+    public var allowedUIDs: Set<UInt32> = []
+    public var allowedGIDs: Set<UInt32> = []
+    /// Peers that may run the commands that change sites; both empty: every allowed peer.
+    public var adminUIDs: Set<UInt32> = []
+    public var adminGIDs: Set<UInt32> = []
 
     public init() {}
 }

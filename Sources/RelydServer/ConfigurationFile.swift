@@ -77,6 +77,10 @@ public enum ConfigurationFile {
                 throw Reason("entry '\(error.entry)' is neither an issuer URL nor a host[:port]")
             }
         },
+        Key(name: "allowed_uids") { config, value throws(Reason) in config.allowedUIDs = try ids(value) },
+        Key(name: "allowed_gids") { config, value throws(Reason) in config.allowedGIDs = try ids(value) },
+        Key(name: "admin_uids") { config, value throws(Reason) in config.adminUIDs = try ids(value) },
+        Key(name: "admin_gids") { config, value throws(Reason) in config.adminGIDs = try ids(value) },
     ]
 
     /// The names of every key, for `sample.cfg`'s test and the docs.
@@ -137,6 +141,18 @@ public enum ConfigurationFile {
         case "false", "no", "off", "0": return false
         default: throw Reason("must be true or false")
         }
+    }
+
+    /// A comma-separated list of numeric user or group ids; empty is the empty set.
+    private static func ids(_ value: String) throws(Reason) -> Set<UInt32> {
+        var result: Set<UInt32> = []
+        for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = entry.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty && value.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            guard let id = UInt32(text) else { throw Reason("must be comma-separated numeric ids, such as 33,1000") }
+            result.insert(id)
+        }
+        return result
     }
 
     private static func path(_ value: String) throws(Reason) -> String {

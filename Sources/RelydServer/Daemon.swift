@@ -26,11 +26,18 @@ public final class Daemon: Sendable {
     private let server: SocketServer
     private let activation: SocketActivation
     private let notifier: SystemdNotifier
+    private let access: AccessControl
+    private let reload: ConfigurationReload?
+    /// The configuration in force, as SIGHUP last changed it.
+    private let running: Locked<Configuration>
 
-    /// Builds every part; nothing listens yet.
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// Builds every part; nothing listens yet. Without `reload`, SIGHUP is logged and ignored.
+    public init(configuration: Configuration, logger: Logger, reload: ConfigurationReload? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        self.reload = reload
+        running = Locked(configuration)
+        access = AccessControl(configuration.accessPolicy)
         store = try SQLiteSiteStore.open(directory: configuration.stateDirectory)
         transport = CurlTransport(configuration: CurlTransport.Configuration(
             connectTimeoutMilliseconds: configuration.opConnectTimeoutMilliseconds,
@@ -45,8 +52,11 @@ public final class Daemon: Sendable {
         settings.allowedOPHosts = configuration.allowedOPHosts
         let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
-        let dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment,
-                                                            version: Self.version))
+        let serverReference = Locked<SocketServer?>(nil)
+        var context = CommandContext(store: store, environment: environment, version: Self.version)
+        context.operations = OperationalProbes.daemon(server: serverReference,
+                                                      stateDirectory: configuration.stateDirectory)
+        let dispatcher = Dispatcher(context: context, access: access)
         let serverConfiguration = SocketServerConfiguration(
             socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
             maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections)
@@ -64,6 +74,7 @@ public final class Daemon: Sendable {
             }
             server = try SocketServer(configuration: serverConfiguration, handler: handler, logger: logger)
         }
+        serverReference.withLock { [server] in $0 = server }
     }
 
     /// Starts serving and blocks until a termination signal has been handled; returns the exit status.
@@ -95,6 +106,11 @@ public final class Daemon: Sendable {
             return source
         }
         defer { withExtendedLifetime(signals) {} }
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { [self] in reloadConfiguration() }
+        hangUp.resume()
+        defer { hangUp.cancel() }
 
         do {
             try server.start()
@@ -125,6 +141,15 @@ public final class Daemon: Sendable {
         purge.cancel()
         return 0
     }
+
+    /// SIGHUP: see ``ConfigurationReload``.
+    private func reloadConfiguration() {
+        guard let reload else {
+            logger.notice("SIGHUP ignored: relyd runs without a configuration file")
+            return
+        }
+        running.withLock { $0 = reload.apply(running: $0, access: access, logger: logger) }
+    }
 }
 
 /// Connects the socket server, which knows nothing of commands, to the dispatcher.
@@ -132,6 +157,6 @@ struct DispatchingLineHandler: RequestLineHandler {
     let dispatcher: Dispatcher
 
     func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
-        await dispatcher.respond(to: line)
+        await dispatcher.respond(to: line, peer: PeerIdentity(pid: peer.pid, uid: peer.uid, gid: peer.gid))
     }
 }

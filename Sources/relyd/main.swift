@@ -1,6 +1,7 @@
 // relyd: the OpenID Connect relying-party daemon.
 //
 //   relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+//   relyd check-config --config PATH
 //   relyd --version
 import Foundation
 import RelydBasics
@@ -12,6 +13,7 @@ import Glibc
 
 let usage = """
     usage: relyd [--config PATH] [--socket PATH] [--state-dir DIR]
+           relyd check-config --config PATH
            relyd --version
     """
 
@@ -24,6 +26,7 @@ var configPath: String?
 var socketOverride: String?
 var stateDirOverride: String?
 var arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "check-config" { checkConfig(arguments.dropFirst()) }
 while let argument = arguments.popFirst() {
     switch argument {
     case "--version":
@@ -56,10 +59,20 @@ if let socketOverride { configuration.socketPath = socketOverride }
 if let stateDirOverride { configuration.stateDirectory = stateDirOverride }
 
 umask(0o077)
-let logger = Logger(sink: StderrLogSink(), minimumLevel: configuration.logLevel)
+// The level lives in the sink so that SIGHUP can change it.
+let levels = LevelFilteringLogSink(wrapping: StderrLogSink(), minimumLevel: configuration.logLevel)
+let logger = Logger(sink: levels, minimumLevel: .debug)
+let reload = configPath.map { [socketOverride, stateDirOverride] path in
+    ConfigurationReload(load: { () throws(ConfigurationFile.Failure) -> Configuration in
+        var reloaded = try ConfigurationFile.load(path: path)
+        if let socketOverride { reloaded.socketPath = socketOverride }
+        if let stateDirOverride { reloaded.stateDirectory = stateDirOverride }
+        return reloaded
+    }, logLevel: levels)
+}
 let daemon: Daemon
 do {
-    daemon = try Daemon(configuration: configuration, logger: logger)
+    daemon = try Daemon(configuration: configuration, logger: logger, reload: reload)
 } catch {
     logger.error("cannot start", ("error.detail", "\(error)"))
     exit(1)

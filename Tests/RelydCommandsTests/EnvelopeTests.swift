@@ -10,7 +10,7 @@ import Testing
     /// Bytes that are not UTF-8 get invalid_utf8.
     @Test func invalidUTF8_isRejected() async {
         let bytes: [UInt8] = Array(#"{"command":"health","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8)
-        let response = await harness.dispatcher.respond(to: bytes)
+        let response = await harness.dispatcher.respond(to: bytes, peer: DispatcherHarness.defaultPeer)
         #expect(DispatcherHarness.Response(bytes: response).errorCode == "invalid_utf8")
     }
 
@@ -81,7 +81,7 @@ import Testing
 
     /// A response is exactly one line ending in a newline.
     @Test func response_isOneLine() async {
-        let bytes = await harness.dispatcher.respond(to: Array(#"{"command":"health"}"#.utf8))
+        let bytes = await harness.dispatcher.respond(to: Array(#"{"command":"health"}"#.utf8), peer: DispatcherHarness.defaultPeer)
         #expect(bytes.last == 0x0A)
         #expect(bytes.filter { $0 == 0x0A }.count == 1)
     }

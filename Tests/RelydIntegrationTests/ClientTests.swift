@@ -386,7 +386,7 @@ func expectError(_ code: String, _ body: () async throws -> Void,
                     "update_site", "remove_site", "get_site", "list_sites", "get_discovery", "get_issuer",
                     "get_logout_uri", "validate_logout_token",
                     "get_access_token_by_refresh_token", "get_client_token", "introspect_access_token", "revoke_token",
-                    "check_id_token", "get_jwks"])
+                    "check_id_token", "get_jwks", "stats"])
     }
 
     @Test func parametersAreTypedFromTheCatalog() throws {

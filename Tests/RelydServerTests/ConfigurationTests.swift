@@ -1,6 +1,6 @@
 import Foundation
 import RelydBasics
-import RelydServer
+@testable import RelydServer
 import Testing
 
 /// The configuration file format and the documented sample.
@@ -37,11 +37,26 @@ import Testing
         #expect(configuration.caFile == "/etc/relyd/ca.pem")
     }
 
+    /// The access lists are comma-separated numeric ids; empty is no list.
+    @Test func accessLists_areParsedAsIDSets() throws {
+        let configuration = try ConfigurationFile.parse("""
+            allowed_uids = 33, 1000
+            allowed_gids = 50
+            admin_uids = 0
+            admin_gids =
+            """, file: "t.cfg")
+        #expect(configuration.allowedUIDs == [33, 1000])
+        #expect(configuration.allowedGIDs == [50])
+        #expect(configuration.adminUIDs == [0])
+        #expect(configuration.adminGIDs == [])
+    }
+
     /// A bad file is refused with the file, the line and the reason.
     @Test(arguments: [
         ("op_timeout_ms = 0", 1), ("\n\nnot a pair", 3), ("colour = blue", 1), ("socket_mode = 660", 1),
         ("log_level = loud", 1), ("max_line_bytes = 1\n", 1), ("state_dir = a\nstate_dir = b", 2),
-        ("allow_http_loopback = maybe", 1),
+        ("allow_http_loopback = maybe", 1), ("allowed_uids = www-data", 1), ("admin_gids = 1,,2", 1),
+        ("allowed_gids = -1", 1),
     ])
     func badFile_isRefusedWithItsLine(text: String, line: Int) {
         #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }
@@ -51,5 +66,36 @@ import Testing
             #expect(error.file == "bad.cfg")
             #expect(error.line == line)
         }
+    }
+}
+
+/// The effective configuration that `relyd check-config` prints.
+@Suite struct EffectiveConfigurationTests {
+    /// Every key is printed once, in the key table's order, and the printed text reads back to the same settings.
+    @Test func effectiveLines_coverEveryKey_andReadBackEqual() throws {
+        var configuration = try ConfigurationFile.parse("""
+            socket_mode = 0600
+            log_level = debug
+            ca_file = /etc/relyd/ca.pem
+            allow_http_loopback = true
+            allowed_op_hosts = https://op.example/realms/a, op.example:8443, [::1]:9000
+            allowed_uids = 1000,33
+            admin_gids = 0
+            """, file: "t.cfg")
+        configuration.maxConnections = 7
+        let lines = ConfigurationFile.effectiveLines(configuration)
+        #expect(lines.map { String($0.prefix { $0 != " " }) } == ConfigurationFile.keyNames)
+        #expect(try ConfigurationFile.parse(lines.joined(separator: "\n"), file: "effective") == configuration)
+        #expect(try ConfigurationFile.parse(ConfigurationFile.effectiveLines(Configuration()).joined(separator: "\n"),
+                                            file: "defaults") == Configuration())
+    }
+
+    /// Values of secret-named keys and the credentials in URLs are masked.
+    @Test func secrets_areMasked() {
+        #expect(ConfigurationFile.masked("client_secret", value: "s3cr3t") == "********")
+        #expect(ConfigurationFile.masked("db_password", value: "hunter2") == "********")
+        #expect(ConfigurationFile.masked("proxy", value: "https://user:pw@proxy.example:3128/x")
+                    == "https://***@proxy.example:3128/x")
+        #expect(ConfigurationFile.masked("allowed_op_hosts", value: "https://op.example/a@b") == "https://op.example/a@b")
     }
 }

@@ -14,7 +14,8 @@ public struct DispatcherHarness: Sendable {
     public let logs: CollectingLogSink
     public let dispatcher: Dispatcher
 
-    public init(settings: OIDCSettings = OIDCSettings(), issuer: String = "https://op.example") {
+    public init(settings: OIDCSettings = OIDCSettings(), issuer: String = "https://op.example",
+                access: AccessPolicy = AccessPolicy()) {
         let clock = FakeClock()
         let op = FakeOP(issuer: issuer, clock: clock)
         let logs = CollectingLogSink()
@@ -25,20 +26,25 @@ public struct DispatcherHarness: Sendable {
         self.clock = clock
         self.store = store
         self.logs = logs
-        self.dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment, version: "test"))
+        self.dispatcher = Dispatcher(context: CommandContext(store: store, environment: environment, version: "test"),
+                                     access: AccessControl(access))
     }
 
+    /// The peer requests come from unless a test names another.
+    public static let defaultPeer = PeerIdentity(pid: 4242, uid: 1000, gid: 1000)
+
     /// Sends one raw request line and returns the decoded response envelope.
-    public func send(_ line: String) async -> Response {
-        let bytes = await dispatcher.respond(to: Array(line.utf8))
+    public func send(_ line: String, peer: PeerIdentity = defaultPeer) async -> Response {
+        let bytes = await dispatcher.respond(to: Array(line.utf8), peer: peer)
         return Response(bytes: bytes)
     }
 
     /// Sends a command with JSON params.
-    public func send(_ command: String, _ params: [String: JSONValue], id: Int = 1) async -> Response {
+    public func send(_ command: String, _ params: [String: JSONValue], id: Int = 1,
+                     peer: PeerIdentity = defaultPeer) async -> Response {
         let request: JSONValue = .object(["id": .integer(Int64(id)), "command": .string(command), "params": .object(params)])
         let data = (try? JSONEncoder().encode(request)) ?? Data()
-        return await send(String(decoding: data, as: UTF8.self))
+        return await send(String(decoding: data, as: UTF8.self), peer: peer)
     }
 
     /// Registers a site dynamically and returns its oxd_id.

@@ -11,6 +11,7 @@ import RelydStore
 /// survives a crash of the daemon.
 public enum RegisterSiteHandler: CommandHandler {
     public typealias Command = RegisterSite
+    public static let changesSites = true
 
     static let defaultScopes = ["openid", "profile", "email"]
 

@@ -9,6 +9,7 @@ import RelydProtocol
 /// OP confirmed; the reason it did not goes to the log.
 public enum RemoveSiteHandler: CommandHandler {
     public typealias Command = RemoveSite
+    public static let changesSites = true
 
     public static func run(_ parameters: SiteParameters, context: CommandContext) async throws -> RemoveSite.Result {
         let site = try await context.storedSite(parameters.oxdID)

@@ -8,6 +8,7 @@ import RelydStore
 /// Other sites change locally only.
 public enum UpdateSiteHandler: CommandHandler {
     public typealias Command = UpdateSite
+    public static let changesSites = true
 
     public static func run(_ parameters: UpdateSite.Parameters, context: CommandContext) async throws -> SiteMetadata {
         guard parameters != UpdateSite.Parameters(oxdID: parameters.oxdID) else {

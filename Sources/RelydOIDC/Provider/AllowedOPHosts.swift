@@ -54,6 +54,18 @@ public struct AllowedOPHosts: Sendable, Equatable {
         self.entries = parsed
     }
 
+    /// The entries as the configuration writes them, comma-separated (empty for ``any``); reads back equal.
+    public var configurationValue: String {
+        entries.map { entry in
+            switch entry {
+            case .issuer(let issuer): return issuer
+            case .host(let host, let port):
+                let name = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+                return port.map { "\(name):\($0)" } ?? name
+            }
+        }.joined(separator: ",")
+    }
+
     /// An entry that is neither an issuer URL nor a host.
     public struct InvalidEntry: Error, Sendable, Equatable {
         public var entry: String

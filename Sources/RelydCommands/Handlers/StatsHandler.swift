@@ -1,0 +1,15 @@
+import RelydProtocol
+
+/// `stats`: the dispatcher's counters, plus what the daemon reports through ``CommandContext/operations``.
+public enum StatsHandler: CommandHandler {
+    public typealias Command = Stats
+
+    public static func run(_ parameters: NoParameters, context: CommandContext) async throws -> Stats.Result {
+        let uptime = context.environment.clock.now().timeIntervalSince(context.startedAt)
+        let commands = context.commandStatistics.snapshot.mapValues {
+            Stats.CommandCounts(requests: $0.requests, errors: $0.errors)
+        }
+        return Stats.Result(uptimeSeconds: max(0, Int(uptime)), commands: commands,
+                            connections: context.operations.connections(), storeBytes: context.operations.storeBytes())
+    }
+}

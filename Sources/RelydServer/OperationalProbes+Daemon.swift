@@ -1,0 +1,26 @@
+import Foundation
+import RelydBasics
+import RelydCommands
+import RelydProtocol
+
+extension OperationalProbes {
+    /// The probes of the running daemon: the socket server's counters (once it exists) and the size of the
+    /// store's files in `stateDirectory`.
+    static func daemon(server: Locked<SocketServer?>, stateDirectory: String) -> OperationalProbes {
+        OperationalProbes(
+            connections: {
+                server.withLock { $0 }.map { server in
+                    let statistics = server.statistics
+                    return Stats.Connections(open: statistics.openConnections, total: statistics.acceptedConnections)
+                }
+            },
+            storeBytes: {
+                let files = ["relyd.sqlite3", "relyd.sqlite3-wal"]
+                let sizes = files.compactMap { name -> Int? in
+                    let attributes = try? FileManager.default.attributesOfItem(atPath: stateDirectory + "/" + name)
+                    return (attributes?[.size] as? NSNumber)?.intValue
+                }
+                return sizes.isEmpty ? nil : sizes.reduce(0, +)
+            })
+    }
+}
