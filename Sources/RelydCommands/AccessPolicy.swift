@@ -1,20 +1,5 @@
 import RelydBasics
 
-/// Who sent a request, as the kernel recorded it when the peer connected (`SO_PEERCRED`). The socket server's
-/// credentials, restated here so that the command layer does not depend on the server.
-public struct PeerIdentity: Sendable, Equatable {
-    public var pid: Int32
-    public var uid: UInt32
-    /// The peer's primary group at `connect()`; supplementary groups are not visible through `SO_PEERCRED`.
-    public var gid: UInt32
-
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
-        self.pid = pid
-        self.uid = uid
-        self.gid = gid
-    }
-}
-
 /// Which peers may use the daemon, and which of them may change sites.
 ///
 /// An empty pair of lists allows everyone: for `allowed`, anyone who can open the socket; for `admin`, anyone
@@ -34,16 +19,16 @@ public struct AccessPolicy: Sendable, Equatable {
     }
 
     /// May `peer` send any request at all?
-    public func allows(_ peer: PeerIdentity) -> Bool {
+    public func allows(_ peer: PeerCredentials) -> Bool {
         Self.admits(peer, uids: allowedUIDs, gids: allowedGIDs)
     }
 
     /// May `peer` run the commands that change sites (those whose handler sets `changesSites`)?
-    public func allowsChangingSites(_ peer: PeerIdentity) -> Bool {
+    public func allowsChangingSites(_ peer: PeerCredentials) -> Bool {
         allows(peer) && Self.admits(peer, uids: adminUIDs, gids: adminGIDs)
     }
 
-    private static func admits(_ peer: PeerIdentity, uids: Set<UInt32>, gids: Set<UInt32>) -> Bool {
+    private static func admits(_ peer: PeerCredentials, uids: Set<UInt32>, gids: Set<UInt32>) -> Bool {
         (uids.isEmpty && gids.isEmpty) || uids.contains(peer.uid) || gids.contains(peer.gid)
     }
 }

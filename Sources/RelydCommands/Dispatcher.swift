@@ -18,7 +18,7 @@ public struct Dispatcher: Sendable {
 
     /// The response line (newline included) for `line` from `peer`. Never throws: every failure becomes an error
     /// envelope.
-    public func respond(to line: [UInt8], peer: PeerIdentity) async -> [UInt8] {
+    public func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
         let policy = access.policy
         let request: RequestEnvelope
         do {
@@ -60,7 +60,7 @@ public struct Dispatcher: Sendable {
     }
 
     /// The `access_denied` line for `peer`, logged with its uid and pid. `command` is counted when it is known.
-    private func refuse(_ peer: PeerIdentity, command: String?, id: RequestID?) -> [UInt8] {
+    private func refuse(_ peer: PeerCredentials, command: String?, id: RequestID?) -> [UInt8] {
         if let command { context.commandStatistics.record(command, failed: true) }
         context.logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
                                ("peer.pid", String(peer.pid)), ("request.command", command ?? "-"))

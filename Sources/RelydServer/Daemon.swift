@@ -157,6 +157,6 @@ struct DispatchingLineHandler: RequestLineHandler {
     let dispatcher: Dispatcher
 
     func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
-        await dispatcher.respond(to: line, peer: PeerIdentity(pid: peer.pid, uid: peer.uid, gid: peer.gid))
+        await dispatcher.respond(to: line, peer: peer)
     }
 }

@@ -12,6 +12,7 @@
 // then `chmod` explicitly before `listen`, so nobody can connect before the final mode is in place.
 
 import CLinux
+import RelydBasics
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -25,18 +25,6 @@ import RelydProtocol
 import Glibc
 #endif
 
-/// Who is on the other end of a connection, as the kernel recorded it at `connect()` (`SO_PEERCRED`).
-public struct PeerCredentials: Sendable, Equatable {
-    public var pid: Int32
-    public var uid: UInt32
-    public var gid: UInt32
-
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
-        self.pid = pid
-        self.uid = uid
-        self.gid = gid
-    }
-}
 
 /// Answers one request line. The transport calls it once per line, in order per connection, from that connection's
 /// task; different connections call it concurrently.

@@ -1,4 +1,5 @@
 import Foundation
+import RelydBasics
 import RelydCommands
 import RelydProtocol
 import RelydTestSupport
@@ -6,9 +7,9 @@ import Testing
 
 /// Peer access through the dispatcher: allowed lists, admin lists for the commands that change sites.
 @Suite struct AccessPolicyTests {
-    static let stranger = PeerIdentity(pid: 77, uid: 2000, gid: 2000)
-    static let webApp = PeerIdentity(pid: 78, uid: 33, gid: 33)
-    static let admin = PeerIdentity(pid: 79, uid: 0, gid: 0)
+    static let stranger = PeerCredentials(pid: 77, uid: 2000, gid: 2000)
+    static let webApp = PeerCredentials(pid: 78, uid: 33, gid: 33)
+    static let admin = PeerCredentials(pid: 79, uid: 0, gid: 0)
 
     /// With no lists, any peer may run any command.
     @Test func emptyLists_allowEveryPeer() async throws {

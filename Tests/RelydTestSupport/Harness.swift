@@ -31,17 +31,17 @@ public struct DispatcherHarness: Sendable {
     }
 
     /// The peer requests come from unless a test names another.
-    public static let defaultPeer = PeerIdentity(pid: 4242, uid: 1000, gid: 1000)
+    public static let defaultPeer = PeerCredentials(pid: 4242, uid: 1000, gid: 1000)
 
     /// Sends one raw request line and returns the decoded response envelope.
-    public func send(_ line: String, peer: PeerIdentity = defaultPeer) async -> Response {
+    public func send(_ line: String, peer: PeerCredentials = defaultPeer) async -> Response {
         let bytes = await dispatcher.respond(to: Array(line.utf8), peer: peer)
         return Response(bytes: bytes)
     }
 
     /// Sends a command with JSON params.
     public func send(_ command: String, _ params: [String: JSONValue], id: Int = 1,
-                     peer: PeerIdentity = defaultPeer) async -> Response {
+                     peer: PeerCredentials = defaultPeer) async -> Response {
         let request: JSONValue = .object(["id": .integer(Int64(id)), "command": .string(command), "params": .object(params)])
         let data = (try? JSONEncoder().encode(request)) ?? Data()
         return await send(String(decoding: data, as: UTF8.self), peer: peer)
