@@ -57,6 +57,10 @@ let package = Package(
                 dependencies: ["RelydBasics", "RelydProtocol", "RelydHTTP", "RelydCrypto", "RelydStore", "RelydOIDC",
                                "RelydCommands"],
                 path: "Tests/RelydTestSupport"),
+        // The benchmark (scripts/bench.sh): run on demand, never part of the tests.
+        .executableTarget(name: "relyd-bench",
+                          dependencies: ["CLinux", "RelydBasics", "RelydProtocol", "RelydCrypto", "RelydHTTP",
+                                         "RelydStore", "RelydOIDC", "RelydTestSupport"]),
         .testTarget(name: "RelydProtocolTests", dependencies: ["RelydProtocol"]),
         .testTarget(name: "RelydCryptoTests", dependencies: ["RelydCrypto"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RelydHTTPTests", dependencies: ["RelydHTTP"], exclude: ["test_server.py"]),

@@ -9,8 +9,8 @@ import RelydProtocol
 ///
 /// It serves discovery, JWKS, dynamic registration, the token endpoint (checking client authentication, the
 /// redirect URI and the PKCE verifier like a strict OP) and userinfo. ID tokens are signed HS256 with the
-/// client's secret, so no private key is needed in Swift. Tests change its behaviour through the `var`s, or
-/// replace any endpoint's answer with ``override(path:_:)``.
+/// client's secret unless ``idTokenSigner`` is set, so no private key is needed in Swift. Tests change its
+/// behaviour through the `var`s, or replace any endpoint's answer with ``override(path:_:)``.
 public final class FakeOP: HTTPTransport, @unchecked Sendable {
     public struct Client: Sendable {
         public var secret: String
@@ -37,6 +37,8 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
     private var log: [HTTPRequest] = []
     /// Changes applied to every ID token's claims just before signing.
     public var idTokenClaimEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
+    /// Signs ID tokens instead of HS256 with the client's secret, for an OP with asymmetric keys (the benchmark's).
+    public var idTokenSigner: (@Sendable ([String: JSONValue]) throws -> String)?
     /// Changes applied to the discovery document.
     public var discoveryEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
     /// The `sub` the userinfo endpoint reports; nil means the subject the token was issued to.
@@ -186,7 +188,7 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
             return Self.json([
                 "access_token": .string(accessToken), "token_type": .string("Bearer"), "expires_in": .integer(600),
                 "refresh_token": .string("rt-\(counter)"),
-                "id_token": .string(try Self.signHS256(claims, secret: client.secret)),
+                "id_token": .string(try idTokenSigner?(claims) ?? Self.signHS256(claims, secret: client.secret)),
             ])
         }
     }

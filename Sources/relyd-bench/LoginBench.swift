@@ -1,0 +1,127 @@
+import Foundation
+import RelydOIDC
+
+/// Section 3: whole logins against the bench OP, relyd and a Python peer, with the OP's own time taken out.
+enum LoginBench {
+    static let redirectURI = "http://127.0.0.1:8765/callback"
+    static let warmUpLogins = 20
+
+    struct Peer {
+        var python: String
+        var script: String
+    }
+
+    /// What one implementation measured, per login: the client's wall time for the three steps (the browser step
+    /// excluded) and the OP handlers' time within it.
+    struct Logins {
+        var walls: [Double]
+        var opTimes: [Double]
+
+        var added: [Double] { zip(walls, opTimes).map { max(0, $0 - $1) } }
+        var rate: Double { Double(walls.count) / walls.reduce(0, +) }
+    }
+
+    static func run(seconds: Double, peer: Peer?, report: inout Report) throws {
+        let scratch = try ScratchDirectory("login")
+        let op = try BenchOP(keys: [try BenchSigningKey.generated(.rs256, scratch: scratch.path)])
+        defer { op.stop() }
+        let relyd = try RelydProcess(in: scratch.path)
+        defer { relyd.stop() }
+
+        progress("login: relyd")
+        let relydLogins = try relydRun(relyd: relyd, op: op, seconds: seconds)
+        var peerLogins: Logins?
+        if let peer {
+            progress("login: Python peer")
+            peerLogins = try peerRun(peer, op: op, seconds: seconds, scratch: scratch.path)
+        }
+
+        var rows = [row("relyd (socket, 1 client)", relydLogins)]
+        if let peerLogins { rows.append(row("Python peer: Authlib + joserfc + requests", peerLogins)) }
+        report.heading("3. Whole login: get_authorization_url + get_tokens_by_code + get_user_info")
+        report.paragraph("""
+            Against the bench OP: the FakeOP of Tests/RelydTestSupport served by LoopbackHTTPServer over HTTP/1.1 \
+            keep-alive on 127.0.0.1, signing RS256 ID tokens (relyd validates them fully: signature, iss, aud, exp, \
+            iat, nonce, at_hash; then the userinfo sub). One client, logins in sequence, \(seconds) s after \
+            \(warmUpLogins) warm-up logins. The browser step (the OP issuing the code) is not timed. *OP time* is \
+            the OP's handler time for the token and userinfo requests of that login, measured inside the OP \
+            (its RS256 signing included); *added* = client wall time − OP time, so HTTP on loopback counts as \
+            added. The Python peer does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID \
+            token, state in memory rather than in a durable store) against the same OP in the same run.
+            """)
+        report.table(["client", "logins/s", "wall p50 / p99", "OP time p50", "added p50", "added p99"], rows)
+        let relydAdded = medianAndTail(relydLogins.added)
+        var verdict = "Goal: added latency under 1 ms p50: \(Format.millis(relydAdded.p50)), "
+            + Format.verdict(relydAdded.p50 < 0.001)
+        if let peerLogins {
+            let peerAdded = medianAndTail(peerLogins.added)
+            verdict += "; and below the Python peer's (\(Format.millis(peerAdded.p50))): "
+                + Format.ratio(relydAdded.p50 / peerAdded.p50) + ", " + Format.verdict(relydAdded.p50 < peerAdded.p50)
+        } else {
+            verdict += "; the Python peer was not run (no --python)"
+        }
+        report.paragraph(verdict + ".")
+    }
+
+    private static func row(_ name: String, _ logins: Logins) -> [String] {
+        let wall = medianAndTail(logins.walls)
+        let added = medianAndTail(logins.added)
+        return [name, Format.rate(logins.rate), "\(Format.millis(wall.p50)) / \(Format.millis(wall.p99))",
+                Format.millis(medianAndTail(logins.opTimes).p50), "**\(Format.millis(added.p50))**",
+                Format.millis(added.p99)]
+    }
+
+    private static func relydRun(relyd: RelydProcess, op: BenchOP, seconds: Double) throws -> Logins {
+        let connection = try relyd.connect()
+        let site = try connection.call("register_site", [
+            "op_host": op.issuer, "authorization_redirect_uri": redirectURI,
+        ])
+        guard let oxdID = site["oxd_id"] as? String else { throw BenchError("register_site gave no oxd_id") }
+        var logins = Logins(walls: [], opTimes: [])
+        var count = 0
+        let deadline = monotonicSeconds() + seconds + 1
+        while count < warmUpLogins || monotonicSeconds() < deadline {
+            op.resetDurations()
+            let started = monotonicSeconds()
+            let authorization = try connection.call("get_authorization_url", ["oxd_id": oxdID])
+            let urlBuilt = monotonicSeconds()
+            guard let url = authorization["authorization_url"] as? String,
+                  let state = authorization["state"] as? String
+            else { throw BenchError("get_authorization_url gave no url or state") }
+            let code = try op.op.authorize(url)
+            let resumed = monotonicSeconds()
+            let tokens = try connection.call("get_tokens_by_code", ["oxd_id": oxdID, "code": code, "state": state])
+            guard let accessToken = tokens["access_token"] as? String else {
+                throw BenchError("get_tokens_by_code gave no access_token")
+            }
+            try connection.call("get_user_info", ["oxd_id": oxdID, "access_token": accessToken])
+            let finished = monotonicSeconds()
+            count += 1
+            guard count > warmUpLogins else { continue }
+            logins.walls.append((urlBuilt - started) + (finished - resumed))
+            logins.opTimes.append(op.durations(of: "/token").reduce(0, +) + op.durations(of: "/userinfo").reduce(0, +))
+        }
+        return logins
+    }
+
+    private static func peerRun(_ peer: Peer, op: BenchOP, seconds: Double, scratch: String) throws -> Logins {
+        let clientID = "python-peer"
+        let secret = "python-peer-secret-0123456789abcdef"
+        op.op.addClient(id: clientID, secret: secret, redirectURIs: [redirectURI])
+        op.resetDurations()
+        let output = scratch + "/peer.json"
+        try runCommand(peer.python, [peer.script, op.issuer, clientID, secret, redirectURI, "\(seconds + 1)",
+                                     "\(warmUpLogins)", output], scratch: scratch)
+        guard let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))
+            as? [String: Any], let walls = result["walls"] as? [Double]
+        else { throw BenchError("the Python peer wrote no timings") }
+        // The peer logs in one after the other, so its n-th token and userinfo requests belong to its n-th login.
+        let tokenTimes = op.durations(of: "/token")
+        let userInfoTimes = op.durations(of: "/userinfo")
+        guard tokenTimes.count == walls.count, userInfoTimes.count == walls.count else {
+            throw BenchError("the Python peer's OP requests do not match its logins")
+        }
+        let opTimes = zip(tokenTimes, userInfoTimes).map { $0 + $1 }
+        return Logins(walls: Array(walls.dropFirst(warmUpLogins)), opTimes: Array(opTimes.dropFirst(warmUpLogins)))
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Section 4: memory, get_authorization_url latency and startup time as the store grows to 100,000 sites.
+enum ScaleBench {
+    static let smallSiteCount = 1000
+    static let largeSiteCount = 100_000
+    static let openConnectionCount = 1000
+
+    struct Sample {
+        var sites: Int
+        var startupSeconds: Double
+        var residentBytes: Int
+        var latency: (p50: Double, p99: Double)
+    }
+
+    static func run(seconds: Double, report: inout Report) throws {
+        let scratch = try ScratchDirectory("scale")
+        let op = try BenchOP(keys: [try BenchSigningKey.generated(.rs256, scratch: scratch.path)])
+        defer { op.stop() }
+        let relyd = try RelydProcess(in: scratch.path)
+        defer { relyd.stop() }
+
+        progress("scale: idle")
+        try relyd.connect().call("health")
+        usleep(300_000)
+        let idleBytes = relyd.residentBytes
+        let site = try relyd.connect().call("register_site", [
+            "op_host": op.issuer, "authorization_redirect_uri": "http://127.0.0.1:8765/callback",
+        ])
+        guard let template = site["oxd_id"] as? String else { throw BenchError("register_site gave no oxd_id") }
+
+        var samples: [Sample] = []
+        for count in [smallSiteCount, largeSiteCount] {
+            progress("scale: \(count) sites")
+            relyd.stop()
+            try cloneSites(template: template, total: count, relyd: relyd, scratch: scratch.path)
+            try relyd.start()
+            let startup = relyd.startupSeconds
+            let latency = try authorizationURLLatency(relyd: relyd, siteCount: count, template: template,
+                                                      seconds: seconds)
+            samples.append(Sample(sites: count, startupSeconds: startup, residentBytes: relyd.residentBytes,
+                                  latency: latency))
+        }
+
+        progress("scale: \(openConnectionCount) connections")
+        let connections = try (0..<openConnectionCount).map { _ in try relyd.connect() }
+        for connection in connections { try connection.call("health") }
+        let connectedBytes = relyd.residentBytes
+        _ = connections.count
+
+        report.heading("4. Scale: memory, latency and startup with many sites")
+        report.paragraph("""
+            Sites are added by SQL into the stopped daemon's state directory (`sqlite3` CLI, one transaction: the \
+            one site registered through relyd is copied with new ids), then relyd is started again. Startup = \
+            spawn until the first `health` answer (polled every millisecond). Latency: sequential \
+            `get_authorization_url` calls on one connection for \(seconds) s, each for a random site (each call \
+            writes its pending authorization durably). RSS from /proc/PID/status (VmRSS).
+            """)
+        var rows: [[String]] = [["idle, empty store", Format.megabytes(idleBytes), "", "", ""]]
+        for sample in samples {
+            rows.append(["\(sample.sites) sites", Format.megabytes(sample.residentBytes),
+                         Format.millis(sample.startupSeconds),
+                         Format.micros(sample.latency.p50), Format.micros(sample.latency.p99)])
+        }
+        rows.append(["\(largeSiteCount) sites + \(openConnectionCount) open connections",
+                     Format.megabytes(connectedBytes), "", "", ""])
+        report.table(["state", "RSS", "startup to first health answer", "get_authorization_url p50",
+                      "p99"], rows)
+        let flatness = samples[1].latency.p50 / samples[0].latency.p50
+        report.paragraph("Goals: idle RSS under 30 MB: \(Format.megabytes(idleBytes)), "
+                         + Format.verdict(idleBytes < 30 * 1_048_576)
+                         + "; p50 latency at \(largeSiteCount) sites within 1.2x of \(smallSiteCount): "
+                         + Format.ratio(flatness) + ", " + Format.verdict(flatness <= 1.2) + ".")
+    }
+
+    /// Copies the `template` site until the store holds `total` sites, with the daemon stopped.
+    private static func cloneSites(template: String, total: Int, relyd: RelydProcess, scratch: String) throws {
+        let database = relyd.databasePath
+        let columns = try runCommand("sqlite3", [database, "SELECT name FROM pragma_table_info('sites')"],
+                                     scratch: scratch).split(separator: "\n").map(String.init)
+        guard columns.contains("id") else { throw BenchError("the sites table has no id column") }
+        let existing = Int(try runCommand("sqlite3", [database, "SELECT count(*) FROM sites"], scratch: scratch)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let values = columns.map { $0 == "id" ? "printf('bench-%07d', n)" : "t.\($0)" }
+        try runCommand("sqlite3", [database], input: """
+            WITH RECURSIVE counter(n) AS (SELECT \(existing) UNION ALL SELECT n + 1 FROM counter WHERE n < \(total - 1))
+            INSERT INTO sites (\(columns.joined(separator: ", ")))
+            SELECT \(values.joined(separator: ", ")) FROM counter, sites AS t WHERE t.id = '\(template)';
+            """, scratch: scratch)
+        // relyd refuses database files that anyone else may read; the CLI creates them under the umask.
+        for suffix in ["", "-wal", "-shm"] { chmod(database + suffix, 0o600) }
+    }
+
+    private static func siteID(_ index: Int, template: String) -> String {
+        index == 0 ? template : String(format: "bench-%07d", index)
+    }
+
+    private static func authorizationURLLatency(relyd: RelydProcess, siteCount: Int, template: String,
+                                                seconds: Double) throws -> (p50: Double, p99: Double) {
+        let connection = try relyd.connect()
+        // The first call fetches the OP's discovery document; it is not what this measures.
+        try connection.call("get_authorization_url", ["oxd_id": template])
+        var generator = SystemRandomNumberGenerator()
+        var latencies: [Double] = []
+        let deadline = monotonicSeconds() + seconds
+        while monotonicSeconds() < deadline {
+            let site = siteID(Int.random(in: 0..<siteCount, using: &generator), template: template)
+            let line = Array(#"{"id":1,"command":"get_authorization_url","params":{"oxd_id":"\#(site)"}}"#.utf8) + [0x0A]
+            let started = monotonicSeconds()
+            let answer = try connection.exchange(line)
+            latencies.append(monotonicSeconds() - started)
+            guard String(decoding: answer, as: UTF8.self).contains(#""status":"ok""#) else {
+                throw BenchError("get_authorization_url failed: \(String(decoding: answer, as: UTF8.self))")
+            }
+        }
+        return medianAndTail(latencies)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import RelydBasics
+import RelydStore
+
+/// Section 5: durable writes per second through relyd's store API against the raw engine doing the same inserts.
+enum StoreBench {
+    /// The store backends the bench can measure; each brings its own raw-engine reference.
+    enum StoreKind: String, CaseIterable {
+        case sqlite
+    }
+
+    struct Rates {
+        var sites: Double
+        var pending: Double
+    }
+
+    static func run(kinds: [StoreKind], count: Int, report: inout Report) async throws {
+        var rows: [[String]] = []
+        for kind in kinds {
+            progress("store: \(kind.rawValue)")
+            let scratch = try ScratchDirectory("store")
+            let (store, reference, engine): (Rates, Rates, String) = switch kind {
+            case .sqlite: try await sqlite(count: count, scratch: scratch.path)
+            }
+            rows.append([kind.rawValue, "register_site (sites row)", Format.rate(store.sites), engine,
+                         Format.rate(reference.sites), "**\(Format.ratio(store.sites / reference.sites))**"])
+            rows.append([kind.rawValue, "pending authorization", Format.rate(store.pending), engine,
+                         Format.rate(reference.pending), "**\(Format.ratio(store.pending / reference.pending))**"])
+        }
+        report.heading("5. Store: durable writes per second")
+        report.paragraph("""
+            \(count) sequential inserts of each kind through relyd's store API (`SQLiteSiteStore.insertSite`, \
+            `insertPendingAuthorization`: each its own transaction, durable when the call returns), in-process. \
+            Reference: the raw engine replaying exactly the same rows as the same statements (dumped with \
+            `.mode insert`), one autocommit transaction each, with relyd's pragmas (WAL, synchronous=FULL, \
+            foreign_keys=ON) into a fresh database with relyd's schema; the CLI's start-up time is subtracted.
+            """)
+        report.table(["store", "write", "relyd writes/s", "reference", "reference writes/s", "relyd / reference"],
+                     rows)
+    }
+
+    private static func sqlite(count: Int, scratch: String) async throws -> (Rates, Rates, String) {
+        let directory = scratch + "/state"
+        let store = try SQLiteSiteStore.open(directory: directory)
+        let now = Date()
+        var started = monotonicSeconds()
+        for index in 0..<count { try await store.insertSite(site(index, now: now)) }
+        let sites = Double(count) / (monotonicSeconds() - started)
+        started = monotonicSeconds()
+        for index in 0..<count { try await store.insertPendingAuthorization(pending(index, now: now)) }
+        let pending = Double(count) / (monotonicSeconds() - started)
+        await store.close()
+
+        let database = directory + "/relyd.sqlite3"
+        let schema = try runCommand("sqlite3", [database, ".schema"], scratch: scratch)
+        let siteInserts = try runCommand("sqlite3", [database, ".mode insert sites", "SELECT * FROM sites"],
+                                         scratch: scratch)
+        let pendingInserts = try runCommand("sqlite3", [database, ".mode insert pending_authorizations",
+                                                        "SELECT * FROM pending_authorizations"], scratch: scratch)
+        let raw = scratch + "/raw.sqlite3"
+        let pragmas = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nPRAGMA foreign_keys=ON;\n"
+        try runCommand("sqlite3", [raw], input: pragmas + schema, scratch: scratch)
+        let startup = try timed { try runCommand("sqlite3", [raw], input: pragmas, scratch: scratch) }
+        let rawSites = try timed { try runCommand("sqlite3", [raw], input: pragmas + siteInserts, scratch: scratch) }
+        let rawPending = try timed {
+            try runCommand("sqlite3", [raw], input: pragmas + pendingInserts, scratch: scratch)
+        }
+        let reference = Rates(sites: Double(count) / max(1e-6, rawSites - startup),
+                              pending: Double(count) / max(1e-6, rawPending - startup))
+        return (Rates(sites: sites, pending: pending), reference, "sqlite3 CLI")
+    }
+
+    private static func timed(_ body: () throws -> Void) throws -> Double {
+        let started = monotonicSeconds()
+        try body()
+        return monotonicSeconds() - started
+    }
+
+    /// A site as a dynamic registration stores it (secret and registration access token included).
+    private static func site(_ index: Int, now: Date) -> Site {
+        Site(id: String(format: "bench-%07d", index), opHost: "https://op.example", clientID: "client-\(index)",
+             clientSecret: Secret("secret-\(index)-0123456789abcdef0123456789abcdef"), clientSecretExpiresAt: nil,
+             registrationAccessToken: Secret("rat-client-\(index)"),
+             registrationClientURI: "https://op.example/register/client-\(index)",
+             redirectURI: "https://app.example/callback", postLogoutRedirectURI: nil, scopes: ["openid", "email"],
+             clientName: nil, grantTypes: ["authorization_code"], responseTypes: ["code"],
+             tokenEndpointAuthMethod: "client_secret_basic", idTokenSignedResponseAlg: nil,
+             isDynamicallyRegistered: true, createdAt: now)
+    }
+
+    /// A pending authorization as get_authorization_url stores it, for the first site.
+    private static func pending(_ index: Int, now: Date) -> PendingAuthorization {
+        PendingAuthorization(state: Secret(String(format: "state-%07d-0123456789abcdefghij", index)),
+                             siteID: site(0, now: now).id, nonce: Secret("nonce-\(index)-0123456789abcdefghij"),
+                             codeVerifier: Secret("verifier-\(index)-0123456789abcdefghij0123456789abcdefghij"),
+                             redirectURI: "https://app.example/callback", maxAge: nil, acrValues: nil,
+                             createdAt: now, expiresAt: now.addingTimeInterval(300))
+    }
+}
