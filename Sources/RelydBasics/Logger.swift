@@ -46,6 +46,12 @@ public struct LogEvent: Sendable, Equatable {
 /// Where log events go. The daemon writes to stderr for journald; tests collect events in memory.
 public protocol LogSink: Sendable {
     func write(_ event: LogEvent)
+    /// Whether an event of `level` would be written; false lets callers skip building it. Defaults to true.
+    func accepts(_ level: LogLevel) -> Bool
+}
+
+extension LogSink {
+    public func accepts(_ level: LogLevel) -> Bool { true }
 }
 
 /// A small value-type logger, injected everywhere and never global.
@@ -73,8 +79,12 @@ public struct Logger: Sendable {
         return copy
     }
 
+    /// Whether an event of `level` reaches the sink. The daemon's logger passes everything to a sink that filters
+    /// by the reloadable `log_level`, so only the sink can tell: check this before computing costly field values.
+    public func isEnabled(_ level: LogLevel) -> Bool { level >= minimumLevel && sink.accepts(level) }
+
     public func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)] = []) {
-        guard level >= minimumLevel else { return }
+        guard isEnabled(level) else { return }
         sink.write(LogEvent(level: level, message: message, fields: self.fields + fields))
     }
 

@@ -42,8 +42,11 @@ public struct Dispatcher: Sendable {
         do {
             let response = try await handler.respond(to: request, context: context)
             statistics.record(handler.commandName, failed: false)
-            context.logger.debug("command served", ("request.command", request.command),
-                                 ("duration.ms", Self.milliseconds(since: started)))
+            // Formatting the duration costs more than a health command: only when debug lines are written.
+            if context.logger.isEnabled(.debug) {
+                context.logger.debug("command served", ("request.command", request.command),
+                                     ("duration.ms", Self.milliseconds(since: started)))
+            }
             return response
         } catch let error as RelydError {
             statistics.record(handler.commandName, failed: true)

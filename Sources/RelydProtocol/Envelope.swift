@@ -5,7 +5,9 @@ import Foundation
 public struct RequestEnvelope: Sendable {
     public var id: RequestID?
     public var command: String
-    public var params: [String: JSONValue]
+    public let params: [String: JSONValue]
+    /// The line as received, from which ``decodeParameters(_:)`` decodes `params` directly.
+    private let line: [UInt8]
 
     /// Parses one request line.
     ///
@@ -49,6 +51,7 @@ public struct RequestEnvelope: Sendable {
         self.id = id
         self.command = command
         self.params = params
+        self.line = line
     }
 
     /// A request line that failed the generic checks.
@@ -67,8 +70,9 @@ public struct RequestEnvelope: Sendable {
             throw RelydError(.invalidParameter, "unknown parameter 'params.\(unknown)'")
         }
         do {
-            let data = try JSONEncoder().encode(JSONValue.object(params))
-            return try JSONDecoder().decode(P.self, from: data)
+            // Decoded from the received line rather than from `params` re-encoded: encoding cost more than all
+            // the rest of a `health` request. The line passed `JSONParser` already, so it is one valid object.
+            return try JSONDecoder().decode(ParametersMember<P>.self, from: Data(line)).parameters
         } catch let error as DecodingError {
             throw Self.describe(error)
         } catch {
@@ -76,9 +80,27 @@ public struct RequestEnvelope: Sendable {
         }
     }
 
+    /// The `params` member of a request line decoded as `P`; an absent or null member decodes as `{}`.
+    private struct ParametersMember<P: Decodable>: Decodable {
+        var parameters: P
+
+        private enum CodingKeys: String, CodingKey { case params }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if container.contains(.params), try !container.decodeNil(forKey: .params) {
+                parameters = try container.decode(P.self, forKey: .params)
+            } else {
+                parameters = try JSONDecoder().decode(P.self, from: Data("{}".utf8))
+            }
+        }
+    }
+
     private static func describe(_ error: DecodingError) -> RelydError {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-            let keys = (codingPath + (last.map { [$0] } ?? [])).map { key in
+            // Paths are relative to `params`, whichever way it was decoded.
+            let relative = codingPath.first?.stringValue == "params" ? Array(codingPath.dropFirst()) : codingPath
+            let keys = (relative + (last.map { [$0] } ?? [])).map { key in
                 key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)"
             }
             return "params" + keys.joined()

@@ -25,21 +25,32 @@ public struct LineFramer: Sendable {
 
     /// Consumes `bytes` and returns the frames completed by them, in order.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> [Frame] {
+        if let frames = bytes.withContiguousStorageIfAvailable({ feed(UnsafeRawBufferPointer($0)) }) {
+            return frames
+        }
+        return Array(bytes).withUnsafeBytes { feed($0) }
+    }
+
+    /// ``feed(_:)`` on raw bytes, the form the socket server reads into.
+    ///
+    /// The scanning is concrete, not generic: generic code called from another module is not specialised, and
+    /// walking each byte through generic `Slice` subscripts cost a third of the daemon's CPU under load.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [Frame] {
         var frames: [Frame] = []
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
-                append(rest, into: &frames)
+        var start = 0
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                append(UnsafeRawBufferPointer(rebasing: bytes[start...]), into: &frames)
                 break
             }
-            append(rest[..<newline], into: &frames)
+            append(UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), into: &frames)
             finishLine(into: &frames)
-            rest = rest[rest.index(after: newline)...]
+            start = newline + 1
         }
         return frames
     }
 
-    private mutating func append(_ chunk: some Collection<UInt8>, into frames: inout [Frame]) {
+    private mutating func append(_ chunk: UnsafeRawBufferPointer, into frames: inout [Frame]) {
         guard !discardingOversizedLine else { return }
         // One byte of slack for a `\r` that a following `\n` will strip.
         if buffer.count + chunk.count > maximumLineLength + 1 {

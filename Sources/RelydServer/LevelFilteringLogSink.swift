@@ -20,8 +20,10 @@ public final class LevelFilteringLogSink: LogSink, Sendable {
         level.withLock { $0 = newLevel }
     }
 
+    public func accepts(_ level: LogLevel) -> Bool { level >= minimumLevel }
+
     public func write(_ event: LogEvent) {
-        guard event.level >= minimumLevel else { return }
+        guard accepts(event.level) else { return }
         sink.write(event)
     }
 }

@@ -46,6 +46,14 @@ import Testing
         #expect(framer.feed(Array("abcd\r\n".utf8)) == [.line(Array("abcd".utf8))])
         #expect(framer.feed(Array("abcde\n".utf8)) == [.lineTooLong])
     }
+
+    /// Raw socket bytes and a collection without contiguous storage frame exactly as an array does.
+    @Test func rawBytesAndNonContiguousCollections_frameLikeArrays() {
+        var raw = LineFramer(maximumLineLength: 64)
+        #expect(Self.input.withUnsafeBytes { raw.feed($0) } == Self.expected)
+        var reversed = LineFramer(maximumLineLength: 64)
+        #expect(reversed.feed(Self.input.reversed().reversed()) == Self.expected)
+    }
 }
 
 /// The request envelope's generic checks, without any command behind them.

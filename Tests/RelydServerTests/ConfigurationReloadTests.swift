@@ -30,4 +30,14 @@ import Testing
         logger.warning("hidden too")
         #expect(collected.all.map(\.message) == ["shown"])
     }
+
+    /// A logger tells its callers what the sink would drop, so they can skip formatting costly field values.
+    @Test func logger_isEnabledFollowsTheFilteringSink() {
+        let sink = LevelFilteringLogSink(wrapping: CollectingLogSink(), minimumLevel: .info)
+        let logger = Logger(sink: sink, minimumLevel: .debug)
+        #expect(!logger.isEnabled(.debug))
+        #expect(logger.isEnabled(.info))
+        sink.setMinimumLevel(.debug)
+        #expect(logger.isEnabled(.debug))
+    }
 }
