@@ -2,8 +2,12 @@ import Dispatch
 import Foundation
 import RelydBasics
 
-/// The daemon's durable ``SiteStore``: one SQLite database in WAL mode with `synchronous=FULL`, so that a mutation
-/// whose call returned survives a crash of the daemon and a power loss.
+/// The daemon's durable ``SiteStore``: one SQLite database in WAL mode. Every mutation whose call returned survives
+/// a crash of the daemon (`kill -9`). Site changes are also on disk before they return (`synchronous=FULL`), so they
+/// survive a power loss; pending authorizations and token bindings are written with `synchronous=NORMAL` (no fsync
+/// of their own; the next site change or checkpoint syncs them), because each login writes three of them and an
+/// fsync each tripled relyd's share of a login. A power loss may therefore lose logins in flight (the user starts
+/// again) or bring back a consumed state whose code the OP has already redeemed: it refuses that code again.
 ///
 /// Sendability (`@unchecked`): the only mutable state is `connection`, and it is touched only from blocks run on the
 /// private serial `queue` (see ``onQueue(_:)``); `open` uses it before the instance is shared. SQLite calls block
@@ -80,8 +84,10 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
     public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
         let values = try PendingRow.values(of: pending)
         try await onQueue { connection throws(StoreError) in
-            guard try connection.run(PendingRow.insert, values) == 1 else {
-                throw StoreError(.duplicate, "pending_authorizations: the state exists")
+            try connection.withoutFsync { () throws(StoreError) in
+                guard try connection.run(PendingRow.insert, values) == 1 else {
+                    throw StoreError(.duplicate, "pending_authorizations: the state exists")
+                }
             }
         }
     }
@@ -92,13 +98,15 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
         // One statement, so one atomic step: of concurrent consumers only one gets the row. An expired row is
         // deleted too and then not returned.
         let pending = try await onQueue { connection throws(StoreError) in
-            try connection.query(
-                """
-                DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2
-                RETURNING \(PendingRow.columnList)
-                """,
-                [.text(state), .text(siteID)], PendingRow.pending
-            ).first
+            try connection.withoutFsync { () throws(StoreError) in
+                try connection.query(
+                    """
+                    DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2
+                    RETURNING \(PendingRow.columnList)
+                    """,
+                    [.text(state), .text(siteID)], PendingRow.pending
+                ).first
+            }
         }
         guard let pending, isLive(pending.expiresAt, at: now) else { return nil }
         return pending
@@ -106,16 +114,22 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
 
     public func purgeExpired(now: Date) async throws(StoreError) -> Int {
         try await onQueue { connection throws(StoreError) in
-            try connection.transaction { () throws(StoreError) -> Int in
-                try connection.run("DELETE FROM pending_authorizations WHERE expires_at <= ?1", [.date(now)])
-                    + connection.run("DELETE FROM token_bindings WHERE expires_at <= ?1", [.date(now)])
+            try connection.withoutFsync { () throws(StoreError) -> Int in
+                try connection.transaction { () throws(StoreError) -> Int in
+                    try connection.run("DELETE FROM pending_authorizations WHERE expires_at <= ?1", [.date(now)])
+                        + connection.run("DELETE FROM token_bindings WHERE expires_at <= ?1", [.date(now)])
+                }
             }
         }
     }
 
     public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
         let values = TokenBindingRow.values(of: binding)
-        try await onQueue { connection throws(StoreError) in _ = try connection.run(TokenBindingRow.upsert, values) }
+        try await onQueue { connection throws(StoreError) in
+            try connection.withoutFsync { () throws(StoreError) in
+                _ = try connection.run(TokenBindingRow.upsert, values)
+            }
+        }
     }
 
     public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
@@ -155,9 +169,21 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
     }
 }
 
+extension SQLiteConnection {
+    /// Runs `work` with `synchronous=NORMAL`, then restores FULL: in WAL mode its commits are safe from a crash of
+    /// the process but not fsynced until the next FULL commit or checkpoint (see ``SQLiteSiteStore``).
+    func withoutFsync<T>(_ work: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("PRAGMA synchronous=NORMAL")
+        let result = Result { () throws(StoreError) -> T in try work() }
+        try exec("PRAGMA synchronous=FULL")
+        return try result.get()
+    }
+}
+
 // MARK: - Schema
 
 extension SQLiteConnection {
+
     /// Connection settings relyd relies on; checked where SQLite could silently refuse.
     func configure() throws(StoreError) {
         let mode = try query("PRAGMA journal_mode=WAL") { row in row.text(0) }.first

@@ -16,6 +16,8 @@ enum LoginBench {
     struct Logins {
         var walls: [Double]
         var opTimes: [Double]
+        /// relyd only: per command, the client's time and the OP's handler time within it.
+        var steps: [(command: String, wall: [Double], op: [Double])] = []
 
         var added: [Double] { zip(walls, opTimes).map { max(0, $0 - $1) } }
         var rate: Double { Double(walls.count) / walls.reduce(0, +) }
@@ -50,6 +52,12 @@ enum LoginBench {
             token, state in memory rather than in a durable store) against the same OP in the same run.
             """)
         report.table(["client", "logins/s", "wall p50 / p99", "OP time p50", "added p50", "added p99"], rows)
+        report.table(["relyd command", "wall p50 / p99", "OP time p50", "added p50"], relydLogins.steps.map { step in
+            let wall = medianAndTail(step.wall)
+            let added = medianAndTail(zip(step.wall, step.op).map { max(0, $0 - $1) })
+            return [step.command, "\(Format.millis(wall.p50)) / \(Format.millis(wall.p99))",
+                    Format.millis(medianAndTail(step.op).p50), Format.millis(added.p50)]
+        })
         let relydAdded = medianAndTail(relydLogins.added)
         var verdict = "Goal: added latency under 1 ms p50: \(Format.millis(relydAdded.p50)), "
             + Format.verdict(relydAdded.p50 < 0.001)
@@ -77,7 +85,8 @@ enum LoginBench {
             "op_host": op.issuer, "authorization_redirect_uri": redirectURI,
         ])
         guard let oxdID = site["oxd_id"] as? String else { throw BenchError("register_site gave no oxd_id") }
-        var logins = Logins(walls: [], opTimes: [])
+        var logins = Logins(walls: [], opTimes: [], steps: [("get_authorization_url", [], []),
+                                                            ("get_tokens_by_code", [], []), ("get_user_info", [], [])])
         var count = 0
         let deadline = monotonicSeconds() + seconds + 1
         while count < warmUpLogins || monotonicSeconds() < deadline {
@@ -94,12 +103,20 @@ enum LoginBench {
             guard let accessToken = tokens["access_token"] as? String else {
                 throw BenchError("get_tokens_by_code gave no access_token")
             }
+            let exchanged = monotonicSeconds()
             try connection.call("get_user_info", ["oxd_id": oxdID, "access_token": accessToken])
             let finished = monotonicSeconds()
             count += 1
             guard count > warmUpLogins else { continue }
+            let tokenTime = op.durations(of: "/token").reduce(0, +)
+            let userInfoTime = op.durations(of: "/userinfo").reduce(0, +)
             logins.walls.append((urlBuilt - started) + (finished - resumed))
-            logins.opTimes.append(op.durations(of: "/token").reduce(0, +) + op.durations(of: "/userinfo").reduce(0, +))
+            logins.opTimes.append(tokenTime + userInfoTime)
+            for (step, (wall, opTime)) in [(urlBuilt - started, 0), (exchanged - resumed, tokenTime),
+                                           (finished - exchanged, userInfoTime)].enumerated() {
+                logins.steps[step].wall.append(wall)
+                logins.steps[step].op.append(opTime)
+            }
         }
         return logins
     }
