@@ -58,7 +58,8 @@ final class RelydProcess {
         child = nil
     }
 
-    var residentBytes: Int { child?.residentBytes ?? 0 }
+    /// VmRSS and RssAnon, in bytes.
+    var memory: (resident: Int, anonymous: Int) { (child?.residentBytes ?? 0, child?.privateResidentBytes ?? 0) }
 
     func connect() throws -> RelydConnection { try RelydConnection(socketPath: socketPath) }
 }

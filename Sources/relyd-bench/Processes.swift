@@ -77,11 +77,15 @@ final class Child {
     }
 
     /// Resident set size in bytes, from /proc (VmRSS).
-    var residentBytes: Int {
+    var residentBytes: Int { statusKilobytes("VmRSS") * 1024 }
+
+    /// The resident memory that is the process's own (RssAnon): VmRSS less the shared libraries' pages.
+    var privateResidentBytes: Int { statusKilobytes("RssAnon") * 1024 }
+
+    private func statusKilobytes(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-            return kilobytes * 1024
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         }
         return 0
     }

@@ -9,7 +9,7 @@ import Glibc
 let usage = """
     usage: relyd-bench [--seconds S] [--only SECTIONS] [--python PATH --peer-script PATH] [--store KINDS]
                        [--store-writes N]
-      --seconds S        length of each timed measurement (default 2)
+      --seconds S        length of each timed measurement (default 3)
       --only SECTIONS    comma-separated subset of: transport,idtoken,login,scale,store (default all)
       --python PATH      a Python with Authlib, joserfc and requests, for the login peer (omitted: no peer row)
       --peer-script PATH scripts/bench_peer.py
@@ -25,7 +25,7 @@ enum Section: String, CaseIterable {
 
 /// What the command line asked for.
 struct Options: Sendable {
-    var seconds = 2.0
+    var seconds = 3.0
     var sections = Section.allCases
     var python: String?
     var peerScript = "scripts/bench_peer.py"
