@@ -4,12 +4,13 @@ import Foundation
 import Glibc
 #endif
 
-/// Where the executables built with relyd-bench are: the same build folder.
+/// The relyd binary measured: the one built next to relyd-bench, or `RELYD_BENCH_RELYD` (to compare a build of
+/// another commit with the same bench).
 enum Products {
     static let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         .deletingLastPathComponent().path
 
-    static var relyd: String { folder + "/relyd" }
+    static var relyd: String { ProcessInfo.processInfo.environment["RELYD_BENCH_RELYD"] ?? folder + "/relyd" }
 }
 
 /// The real relyd binary on a socket and state directory inside `directory`.
