@@ -64,7 +64,8 @@ enum IDTokenBench {
         report.paragraph("Goal: at least 0.50x raw verify for RS256 through the socket: \(Format.ratio(rs256Ratio)), "
                          + Format.verdict(rs256Ratio >= 0.5) + ".")
         report.paragraph("""
-            Per-token cost in-process (release build, one thread, engine pieces called directly, best of five batches): *parse* is \
+            Per-token cost in-process (release build, one thread, engine pieces called directly, best of five \
+            batches): *parse* is \
             splitting, base64url and the header; *JSON* the claims parse; *verify* the signature with the cached \
             key; *claims* the iss/aud/exp/iat/sub checks (full validation minus the rest). The socket figure is \
             wall time per token at the measured rate (both cores, client included).

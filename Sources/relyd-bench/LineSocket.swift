@@ -111,7 +111,9 @@ func runClosedLoop(socketPath: String, request: [UInt8], connections: Int, durat
     latencies.reserveCapacity(1 << 20)
 
     func sendRequest(_ index: Int) throws {
-        let written = request.withUnsafeBytes { send(descriptors[index], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let written = request.withUnsafeBytes {
+            send(descriptors[index], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+        }
         // A request is tiny and the socket has nothing else outstanding, so the kernel takes all of it at once.
         guard written == request.count else { throw BenchError("short send (\(written)): errno \(errno)") }
     }

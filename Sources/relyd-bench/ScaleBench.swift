@@ -58,8 +58,8 @@ enum ScaleBench {
             one site registered through relyd is copied with new ids), then relyd is started again. Startup = \
             spawn until the first `health` answer (polled every millisecond). Latency: sequential \
             `get_authorization_url` calls on one connection for \(seconds) s, each for a random site (each call \
-            writes its pending authorization durably). RSS from /proc/PID/status: VmRSS, and RssAnon, the part that is not shared library pages mapped \
-            from files (Foundation, libcurl and its dependencies, libcrypto account for nearly all the rest).
+            writes its pending authorization to the store). RSS from /proc/PID/status: VmRSS, and RssAnon, the \
+            part that is not shared library pages mapped from files (Foundation, libcurl and its dependencies, libcrypto account for nearly all the rest).
             """)
         func memory(_ sizes: (resident: Int, anonymous: Int)) -> [String] {
             [Format.megabytes(sizes.resident), Format.megabytes(sizes.anonymous)]
@@ -112,7 +112,8 @@ enum ScaleBench {
         let deadline = monotonicSeconds() + seconds
         while monotonicSeconds() < deadline {
             let site = siteID(Int.random(in: 0..<siteCount, using: &generator), template: template)
-            let line = Array(#"{"id":1,"command":"get_authorization_url","params":{"oxd_id":"\#(site)"}}"#.utf8) + [0x0A]
+            let request = #"{"id":1,"command":"get_authorization_url","params":{"oxd_id":"\#(site)"}}"#
+            let line = Array(request.utf8) + [0x0A]
             let started = monotonicSeconds()
             let answer = try connection.exchange(line)
             latencies.append(monotonicSeconds() - started)

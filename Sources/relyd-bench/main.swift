@@ -42,7 +42,8 @@ struct Options: Sendable {
             case "--only": sections = value.split(separator: ",").compactMap { Section(rawValue: String($0)) }
             case "--python": python = value
             case "--peer-script": peerScript = value
-            case "--store": storeKinds = value.split(separator: ",").compactMap { StoreBench.StoreKind(rawValue: String($0)) }
+            case "--store":
+                storeKinds = value.split(separator: ",").compactMap { StoreBench.StoreKind(rawValue: String($0)) }
             case "--store-writes": storeWrites = Int(value) ?? storeWrites
             default: Self.refuse()
             }
