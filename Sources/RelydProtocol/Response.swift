@@ -58,7 +58,12 @@ public enum ResponseWriter {
     }
 
     private static func line(_ value: some Encodable) throws -> [UInt8] {
-        var bytes = Array(try encoder.encode(value))
+        var bytes: [UInt8]
+        do {
+            bytes = try ResponseEncoder.encode(value)
+        } catch is ResponseEncoder.Unsupported {
+            bytes = Array(try encoder.encode(value))
+        }
         bytes.append(0x0A)
         return bytes
     }
