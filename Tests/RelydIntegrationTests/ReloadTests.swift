@@ -29,12 +29,12 @@ import Glibc
         #expect(try connection.errorCode(after: Self.health) == nil)
 
         let other = getuid() == 0 ? 1 : getuid() - 1
-        try "\(header)\nallowed_uids = \(other)\nmax_connections = 7\n"
+        try "\(header)\nallowed_uids = \(other)\nmax_line_bytes = 4096\n"
             .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
         try waitFor { daemon.log.contains("configuration reloaded") }
         #expect(try connection.errorCode(after: Self.health) == "access_denied")
-        #expect(daemon.log.contains("config.key=max_connections"))
+        #expect(daemon.log.contains("config.key=max_line_bytes"))
         #expect(!daemon.log.contains("config.key=allowed_uids"))
         #expect(daemon.terminate() == 0)
     }
