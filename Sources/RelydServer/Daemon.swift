@@ -50,10 +50,13 @@ public final class Daemon: Sendable {
         settings.allowHTTPLoopback = configuration.allowHTTPLoopback
         settings.metadataCacheLifetime = TimeInterval(configuration.metadataCacheSeconds)
         settings.allowedOPHosts = configuration.allowedOPHosts
-        let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
+        let opCalls = OPCallStatistics()
+        let measured = MeasuringTransport(wrapping: transport, statistics: opCalls, clock: SystemMonotonicClock())
+        let environment = OIDCEnvironment(settings: settings, transport: measured, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
         let serverReference = Locked<SocketServer?>(nil)
         var context = CommandContext(store: store, environment: environment, version: Self.version)
+        context.opCalls = opCalls
         context.operations = OperationalProbes.daemon(server: serverReference,
                                                       stateDirectory: configuration.stateDirectory)
         let dispatcher = Dispatcher(context: context, access: access)
