@@ -49,7 +49,7 @@ import Glibc
         try (original + "\nmax_connections_per_uid = 1\nidle_timeout_seconds = 1\nop_timeout_ms = 2000\n")
             .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
-        try waitFor { daemon.log.contains("configuration reloaded") }
+        try ReloadTests.waitFor { daemon.log.contains("configuration reloaded") }
         let second = try LineConnection(path: daemon.socketPath)
         #expect(try second.readLine()["data"]?["error"]?.stringValue == "too_many_connections")
         #expect(try first.readLine()["data"]?["error"]?.stringValue == "idle_timeout")
@@ -105,9 +105,9 @@ import Glibc
         let connection = try LineConnection(path: daemon.socketPath)
         connection.write(Array(#"{"id":"slow","command":"get_discovery","params":{"op_host":"http://127.0.0.1:\#(silentOP.port)"}}"#.utf8) + [0x0a])
         // The OP has the daemon's connection: the request is in flight.
-        try waitFor { silentOP.acceptOne() }
+        try ReloadTests.waitFor { silentOP.acceptOne() }
         kill(daemon.pid, SIGTERM)
-        try waitFor { !RelydDaemon.canConnect(daemon.socketPath) }
+        try ReloadTests.waitFor { !RelydDaemon.canConnect(daemon.socketPath) }
         let answer = try connection.readLine()
         #expect(answer["id"] == .string("slow"))
         #expect(answer["data"]?["error"]?.stringValue == "op_unreachable")
@@ -115,13 +115,23 @@ import Glibc
         #expect(daemon.log.contains("stopped"))
     }
 
-    /// Polls `condition` for up to 20 s.
-    private func waitFor(_ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(20)
-        while !condition() {
-            guard Date() < deadline else { throw IntegrationError("condition not reached within 20 s") }
-            usleep(20_000)
-        }
+    /// SIGTERM while a request waits on an OP slower than the drain: relyd gives up on it when the drain ends,
+    /// closes the connection and still exits 0, long before the OP call would have timed out.
+    @Test func sigterm_boundsTheDrain() throws {
+        let silentOP = try SilentTCPListener()
+        let directory = try TemporaryDirectory()
+        let daemon = try RelydDaemon(in: directory.url, extraConfig: """
+            allow_http_loopback = true
+            op_timeout_ms = 120000
+            shutdown_drain_seconds = 1
+            """)
+        let connection = try LineConnection(path: daemon.socketPath)
+        connection.write(Array(#"{"id":"stuck","command":"get_discovery","params":{"op_host":"http://127.0.0.1:\#(silentOP.port)"}}"#.utf8) + [0x0a])
+        try ReloadTests.waitFor { silentOP.acceptOne() }
+        let signalled = Date()
+        #expect(daemon.terminate() == 0)
+        #expect(Date().timeIntervalSince(signalled) < 60, "the drain did not bound the request")
+        #expect(throws: IntegrationError.self) { try connection.readLine() }
     }
 }
 
