@@ -137,5 +137,16 @@ public enum Stats: CommandDescriptor {
             self.opCalls = opCalls
             self.caches = caches
         }
+
+        /// Lenient about the figures added later (`op_calls`, `caches`), so a newer client reads an older daemon.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            uptimeSeconds = try container.decode(Int.self, forKey: .uptimeSeconds)
+            commands = try container.decode([String: CommandCounts].self, forKey: .commands)
+            connections = try container.decodeIfPresent(Connections.self, forKey: .connections)
+            storeBytes = try container.decodeIfPresent(Int.self, forKey: .storeBytes)
+            opCalls = try container.decodeIfPresent([String: OPCalls].self, forKey: .opCalls) ?? [:]
+            caches = try container.decodeIfPresent([String: CacheCounts].self, forKey: .caches) ?? [:]
+        }
     }
 }
