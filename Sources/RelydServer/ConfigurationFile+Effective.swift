@@ -14,6 +14,7 @@ extension ConfigurationFile {
         let values: [String: String] = [
             "socket_path": c.socketPath,
             "socket_mode": "0" + String(c.socketMode, radix: 8),
+            "socket_group": c.socketGroup.map(String.init) ?? "",
             "state_dir": c.stateDirectory,
             "log_level": c.logLevel.name,
             "ca_file": c.caFile ?? "",
@@ -31,7 +32,6 @@ extension ConfigurationFile {
             "idle_timeout_seconds": String(c.idleTimeoutSeconds),
             "requests_per_second": String(c.requestsPerSecond),
             "request_burst": String(c.requestBurst),
-            "socket_group": c.socketGroup.map(String.init) ?? "",
             "allowed_op_hosts": c.allowedOPHosts.configurationValue,
             "allowed_uids": ids(c.allowedUIDs),
             "allowed_gids": ids(c.allowedGIDs),

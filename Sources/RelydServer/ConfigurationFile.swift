@@ -34,6 +34,17 @@ public enum ConfigurationFile {
             }
             config.socketMode = mode
         },
+        Key(name: "socket_group") { config, value throws(Reason) in
+            if value.isEmpty {
+                config.socketGroup = nil
+            } else if let gid = UInt32(value) {
+                config.socketGroup = gid
+            } else if let gid = Syscall.groupID(named: value) {
+                config.socketGroup = gid
+            } else {
+                throw Reason("names no group: '\(value)' is neither a gid nor a group name this host knows")
+            }
+        },
         Key(name: "state_dir") { config, value throws(Reason) in config.stateDirectory = try path(value) },
         Key(name: "log_level") { config, value throws(Reason) in
             guard let level = LogLevel(name: value) else {
@@ -78,17 +89,6 @@ public enum ConfigurationFile {
         },
         Key(name: "request_burst") { config, value throws(Reason) in
             config.requestBurst = try integer(value, 1...1_000_000)
-        },
-        Key(name: "socket_group") { config, value throws(Reason) in
-            if value.isEmpty {
-                config.socketGroup = nil
-            } else if let gid = UInt32(value) {
-                config.socketGroup = gid
-            } else if let gid = Syscall.groupID(named: value) {
-                config.socketGroup = gid
-            } else {
-                throw Reason("names no group: '\(value)' is neither a gid nor a group name this host knows")
-            }
         },
         Key(name: "shutdown_drain_seconds") { config, value throws(Reason) in
             config.shutdownDrainSeconds = try integer(value, 0...3600)
