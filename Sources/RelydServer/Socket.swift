@@ -172,6 +172,12 @@ enum Syscall {
         _ = Glibc.close(fd)
     }
 
+    /// Ends the sending side of `fd` (the peer reads end of file after what was sent), ignoring errors. The
+    /// corresponding C function is `shutdown` with `SHUT_WR`.
+    static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// A new non-blocking, close-on-exec Unix stream socket. The corresponding C function is `socket`.
     static func unixStreamSocket() throws(SocketError) -> Int32 {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)

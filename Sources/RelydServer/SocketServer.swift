@@ -170,8 +170,10 @@ struct RequestRateLimiter {
 /// - A line longer than `maxLineBytes` gets `request_too_large` (`id` null) in its place, and the connection stays
 ///   usable: the bytes up to the next `"\n"` are discarded.
 /// - Over `maxConnections` (or `maxConnectionsPerUID` for the peer's uid), a new connection is accepted, sent one
-///   `too_many_connections` line (`id` null) and closed, and a warning is logged. A closed connection whose
-///   request is still running counts until that request ends.
+///   `too_many_connections` line (`id` null) and end of file, and a warning is logged. Its descriptor stays open,
+///   unread, for `refusalLinger` (up to `maxLingeringRefusals` of them), so that a client that writes its
+///   request before reading does not fail with EPIPE and miss the line. A closed connection whose request is
+///   still running counts until that request ends.
 /// - A line over the connection's `requestRate` is answered `rate_limited` (`id` null) in its place, without
 ///   running it; the connection stays usable.
 /// - A connection with nothing queued, in flight or unsent for `idleTimeout` is sent one `idle_timeout` line
@@ -567,6 +569,9 @@ final class EventLoop: @unchecked Sendable {
     /// The first idle check after the timeout is set comes no later than this, so that a connection opened just
     /// before a SIGHUP that lowers the timeout does not wait for the old one.
     static let idleCheckLimit: Duration = .seconds(1)
+    static let refusalLinger: Duration = .seconds(1)
+    /// Refused connections kept open at once; under a storm of them, further ones are closed at once.
+    static let maxLingeringRefusals = 64
 
     let server: SocketServer
     let configuration: SocketServerConfiguration
@@ -587,6 +592,8 @@ final class EventLoop: @unchecked Sendable {
     /// When to look for idle connections next; nil without an idle timeout.
     var idleCheckAt: ContinuousClock.Instant?
     var heartbeatAt: ContinuousClock.Instant?
+    /// Refused connections, told so and shut for writing, to close when their linger ends (earliest first).
+    var lingeringRefusals: [(fd: Int32, closeAt: ContinuousClock.Instant)] = []
 
     init(server: SocketServer, epfd: Int32, wakeFD: Int32, listener: Int32, listenerIdentity: SocketFileIdentity?) {
         self.server = server
@@ -614,6 +621,7 @@ final class EventLoop: @unchecked Sendable {
             refreshLimits()
             resumeAcceptingIfDue()
             closeIdleConnectionsIfDue()
+            closeLingeringRefusalsIfDue()
             let count: Int
             do {
                 count = try Syscall.epollWait(epfd, into: events, timeoutMilliseconds: nextTimeout())
@@ -646,6 +654,7 @@ final class EventLoop: @unchecked Sendable {
         if let acceptResumesAt { deadlines.append(acceptResumesAt) }
         if let idleCheckAt { deadlines.append(idleCheckAt) }
         if let heartbeatAt { deadlines.append(heartbeatAt) }
+        if let lingering = lingeringRefusals.first { deadlines.append(lingering.closeAt) }
         guard let earliest = deadlines.min() else { return -1 }
         let remaining = earliest - ContinuousClock.now
         if remaining <= .zero { return 0 }
@@ -702,6 +711,14 @@ final class EventLoop: @unchecked Sendable {
         self.idleCheckAt = next
     }
 
+    private func closeLingeringRefusalsIfDue() {
+        let now = ContinuousClock.now
+        while let first = lingeringRefusals.first, first.closeAt <= now || stopDeadline != nil {
+            Syscall.close(first.fd)
+            lingeringRefusals.removeFirst()
+        }
+    }
+
     /// Sends one error line on a connection about to be closed, without waiting: its send buffer is empty, so a
     /// line this small fits, and a client that does not read loses only that line.
     private func refuse(_ fd: Int32, _ error: RelydError) {
@@ -743,7 +760,12 @@ final class EventLoop: @unchecked Sendable {
                 refuse(fd, RelydError(.tooManyConnections, perUID
                     ? "uid \(peer.uid) already has \(ofThisUID) connections open, the most allowed"
                     : "the daemon already serves \(connections.count) connections, the most allowed"))
-                Syscall.close(fd)
+                if lingeringRefusals.count < Self.maxLingeringRefusals {
+                    Syscall.shutdownWrite(fd)
+                    lingeringRefusals.append((fd, ContinuousClock.now + Self.refusalLinger))
+                } else {
+                    Syscall.close(fd)
+                }
                 statistics.refusedConnections += 1
                 logger.warning(
                     "connection refused: too many connections", ("peer.uid", "\(peer.uid)"),
@@ -1009,6 +1031,8 @@ final class EventLoop: @unchecked Sendable {
         }
         connections = [:]
         connectionsPerUID = [:]
+        for refusal in lingeringRefusals { Syscall.close(refusal.fd) }
+        lingeringRefusals = []
         publishStatistics()
         inbox.detach()
         Syscall.close(wakeFD)

@@ -1,4 +1,5 @@
 import Foundation
+import RelydClient
 import Testing
 
 #if canImport(Glibc)
@@ -37,6 +38,28 @@ import Glibc
         #expect(try eager.readLine()["data"]?["error"]?.stringValue == "idle_timeout")
         #expect(daemon.terminate() == 0)
         #expect(daemon.log.contains("connection refused: too many connections"))
+    }
+
+    /// The Swift client turned away by the per-uid cap fails with too_many_connections, not a bare disconnect.
+    @Test func swiftClientOverTheCap_getsTooManyConnections() async throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try RelydDaemon(in: directory.url, extraConfig: "max_connections_per_uid = 1")
+        // The daemon's readiness probe counts until the loop has seen it close: retry until the holder is served.
+        var holder = try LineConnection(path: daemon.socketPath)
+        try ReloadTests.waitFor {
+            if (try? holder.errorCode(after: Self.health)) == .some(nil) { return true }
+            holder = (try? LineConnection(path: daemon.socketPath)) ?? holder
+            return false
+        }
+        let client = RelydClient(socketPath: daemon.socketPath)
+        defer { client.close() }
+        do {
+            _ = try await client.health()
+            Issue.record("a connection over the cap was served")
+        } catch {
+            #expect(error.code == "too_many_connections")
+        }
+        #expect(daemon.terminate() == 0)
     }
 
     /// SIGHUP lowers the per-uid cap and the idle timeout of the running daemon; nothing needs a restart.

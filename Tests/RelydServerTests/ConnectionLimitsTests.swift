@@ -30,6 +30,22 @@ struct ConnectionLimitsTests {
         await fixture.finish()
     }
 
+    /// A refused client that writes its request only after the refusal still can, and reads the refusal: the
+    /// daemon keeps the descriptor open a moment rather than making the client's write fail with EPIPE.
+    @Test func refusedClientWritingFirst_stillReadsTooManyConnections() async throws {
+        let fixture = try ServerFixture.start { $0.maxConnectionsPerUID = 1 }
+        let first = try fixture.client()
+        _ = try await onThread { try first.send("a\n"); return try first.readLine() }
+        let late = try fixture.client()
+        #expect(await eventually { fixture.server.statistics.refusedConnections == 1 })
+        let refusal = try await onThread {
+            try late.send("written after the refusal\n")
+            return errorCode(try late.readLine())
+        }
+        #expect(refusal == "too_many_connections")
+        await fixture.finish()
+    }
+
     /// Lines beyond the burst are answered rate_limited in their place, in order; the connection stays open and
     /// another connection is served at once.
     @Test func linesBeyondTheRate_getRateLimited_andOtherConnectionsAreServed() async throws {
