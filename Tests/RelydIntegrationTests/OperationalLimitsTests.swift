@@ -62,6 +62,18 @@ import Glibc
         #expect(daemon.terminate() == 0)
     }
 
+    /// After the daemon closed its idle connection, the Swift client's next request goes out on a new one.
+    @Test func swiftClientAfterAnIdleClose_reconnects() async throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try RelydDaemon(in: directory.url, extraConfig: "idle_timeout_seconds = 1")
+        let client = RelydClient(socketPath: daemon.socketPath)
+        defer { client.close() }
+        _ = try await client.health()
+        try ReloadTests.waitFor { daemon.log.contains("reason=idle") }
+        #expect(try await client.health().status == "ok")
+        #expect(daemon.terminate() == 0)
+    }
+
     /// SIGHUP lowers the per-uid cap and the idle timeout of the running daemon; nothing needs a restart.
     @Test func sighup_appliesNewLimits() throws {
         let directory = try TemporaryDirectory()
