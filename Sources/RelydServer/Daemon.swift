@@ -68,6 +68,11 @@ public final class Daemon: Sendable {
             maxConnections: limits.maxConnections, maxConnectionsPerUID: limits.maxConnectionsPerUID,
             idleTimeout: limits.idleTimeout, requestRate: limits.requestRate)
         serverConfiguration.heartbeat = notifier.watchdogHeartbeat
+        if let interval = notifier.watchdogHeartbeat?.interval {
+            logger.info("systemd watchdog keep-alives from the event loop",
+                        ("watchdog.interval_ms", String(interval.components.seconds * 1000
+                                                        + interval.components.attoseconds / 1_000_000_000_000_000)))
+        }
         let handler = DispatchingLineHandler(dispatcher: dispatcher)
         // systemd socket activation: serve the socket passed as fd 3, else bind the configured path.
         activation = SocketActivation.takeFromProcessEnvironment()
