@@ -127,46 +127,45 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: open + "/relyd.sock"))
     }
 
+    /// A daemon with `extraConfig` whose only connection has a get_discovery in flight, waiting on an OP that
+    /// has accepted the daemon's connection and never answers.
+    struct RequestInFlight {
+        let silentOP: SilentTCPListener
+        let directory: TemporaryDirectory
+        let daemon: RelydDaemon
+        let connection: LineConnection
+
+        init(extraConfig: String) throws {
+            silentOP = try SilentTCPListener()
+            directory = try TemporaryDirectory()
+            daemon = try RelydDaemon(in: directory.url, extraConfig: "allow_http_loopback = true\n" + extraConfig)
+            connection = try LineConnection(path: daemon.socketPath)
+            connection.write(Array(#"{"id":"slow","command":"get_discovery","params":{"op_host":"http://127.0.0.1:\#(silentOP.port)"}}"#.utf8) + [0x0a])
+            try ReloadTests.waitFor { [silentOP] in silentOP.acceptOne() }
+        }
+    }
+
     /// SIGTERM while a request waits on a silent OP: relyd stops accepting, the request finishes within the drain
     /// (with op_unreachable at op_timeout_ms), its answer reaches the client, and relyd exits 0.
     @Test func sigterm_letsTheRequestInFlightFinish() throws {
-        let silentOP = try SilentTCPListener()
-        let directory = try TemporaryDirectory()
-        let daemon = try RelydDaemon(in: directory.url, extraConfig: """
-            allow_http_loopback = true
-            op_timeout_ms = 1500
-            shutdown_drain_seconds = 30
-            """)
-        let connection = try LineConnection(path: daemon.socketPath)
-        connection.write(Array(#"{"id":"slow","command":"get_discovery","params":{"op_host":"http://127.0.0.1:\#(silentOP.port)"}}"#.utf8) + [0x0a])
-        // The OP has the daemon's connection: the request is in flight.
-        try ReloadTests.waitFor { silentOP.acceptOne() }
-        kill(daemon.pid, SIGTERM)
-        try ReloadTests.waitFor { !RelydDaemon.canConnect(daemon.socketPath) }
-        let answer = try connection.readLine()
+        let stack = try RequestInFlight(extraConfig: "op_timeout_ms = 1500\nshutdown_drain_seconds = 30")
+        kill(stack.daemon.pid, SIGTERM)
+        try ReloadTests.waitFor { !RelydDaemon.canConnect(stack.daemon.socketPath) }
+        let answer = try stack.connection.readLine()
         #expect(answer["id"] == .string("slow"))
         #expect(answer["data"]?["error"]?.stringValue == "op_unreachable")
-        #expect(daemon.terminate() == 0)
-        #expect(daemon.log.contains("stopped"))
+        #expect(stack.daemon.terminate() == 0)
+        #expect(stack.daemon.log.contains("stopped"))
     }
 
     /// SIGTERM while a request waits on an OP slower than the drain: relyd gives up on it when the drain ends,
     /// closes the connection and still exits 0, long before the OP call would have timed out.
     @Test func sigterm_boundsTheDrain() throws {
-        let silentOP = try SilentTCPListener()
-        let directory = try TemporaryDirectory()
-        let daemon = try RelydDaemon(in: directory.url, extraConfig: """
-            allow_http_loopback = true
-            op_timeout_ms = 120000
-            shutdown_drain_seconds = 1
-            """)
-        let connection = try LineConnection(path: daemon.socketPath)
-        connection.write(Array(#"{"id":"stuck","command":"get_discovery","params":{"op_host":"http://127.0.0.1:\#(silentOP.port)"}}"#.utf8) + [0x0a])
-        try ReloadTests.waitFor { silentOP.acceptOne() }
+        let stack = try RequestInFlight(extraConfig: "op_timeout_ms = 120000\nshutdown_drain_seconds = 1")
         let signalled = Date()
-        #expect(daemon.terminate() == 0)
+        #expect(stack.daemon.terminate() == 0)
         #expect(Date().timeIntervalSince(signalled) < 60, "the drain did not bound the request")
-        #expect(throws: IntegrationError.self) { try connection.readLine() }
+        #expect(throws: IntegrationError.self) { try stack.connection.readLine() }
     }
 }
 
