@@ -119,21 +119,21 @@ def glewlwyd():
     shutil.rmtree(run_root, ignore_errors=True)
 
 
-@pytest.fixture
-def relyd():
-    """relyd with its defaults and no OP."""
+def _daemon(extra_config: str = ""):
     directory = short_temporary_directory("relyd-py-")
-    daemon = RelydDaemon(directory)
+    daemon = RelydDaemon(directory, extra_config)
     yield daemon
     daemon.stop()
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def relyd():
+    """relyd with its defaults and no OP."""
+    yield from _daemon()
 
 
 @pytest.fixture
 def relyd_glewlwyd(glewlwyd):
     """relyd trusting Glewlwyd's test CA."""
-    directory = short_temporary_directory("relyd-py-")
-    daemon = RelydDaemon(directory, extra_config=f"ca_file = {glewlwyd.ca_file}")
-    yield daemon
-    daemon.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    yield from _daemon(f"ca_file = {glewlwyd.ca_file}")

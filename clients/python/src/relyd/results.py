@@ -44,19 +44,6 @@ class AuthorizationURL:
 
 
 @dataclass(frozen=True)
-class Tokens:
-    """``get_tokens_by_code`` and ``get_access_token_by_refresh_token``; the ID token is already validated."""
-    access_token: str
-    token_type: str
-    scope: List[str] = dataclasses.field(default_factory=list)
-    expires_in: Optional[int] = None
-    expires_at: Optional[int] = None
-    refresh_token: Optional[str] = None
-    id_token: Optional[str] = None
-    id_token_claims: Optional[Dict[str, Any]] = None
-
-
-@dataclass(frozen=True)
 class ClientToken:
     """``get_client_token``: a token for the site itself (client credentials)."""
     access_token: str
@@ -64,6 +51,14 @@ class ClientToken:
     scope: List[str] = dataclasses.field(default_factory=list)
     expires_in: Optional[int] = None
     expires_at: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Tokens(ClientToken):
+    """``get_tokens_by_code`` and ``get_access_token_by_refresh_token``; the ID token is already validated."""
+    refresh_token: Optional[str] = None
+    id_token: Optional[str] = None
+    id_token_claims: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
