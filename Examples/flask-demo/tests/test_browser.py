@@ -87,7 +87,8 @@ def new_browser(proxy):
         # /usr/bin/chromium is Debian's wrapper script; chromedriver needs the binary itself.
         options.binary_location = os.environ.get("CHROMIUM_BINARY", "/usr/lib/chromium/chromium")
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1100,1100", "--lang=en", f"--proxy-server=http://127.0.0.1:{proxy.port}",
+                         "--window-size=1100,1100", "--lang=en",
+                         "--disable-background-networking", "--no-first-run", f"--proxy-server=http://127.0.0.1:{proxy.port}",
                          # Loopback is bypassed by default; the OP is on loopback and must go through the proxy.
                          "--proxy-bypass-list=<-loopback>"):
             options.add_argument(argument)
@@ -132,9 +133,13 @@ def sign_in_as_alice(browser, demo, glewlwyd) -> None:
         if b.current_url.startswith(demo.base_url):
             return True
         if not granted:
+            scopes = b.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")
+            # The site asks for openid, profile and email (relyd's default); grant once all three are listed.
+            if len(scopes) < 3:
+                return False
             for grant in b.find_elements(By.XPATH, "//button[normalize-space()='Grant access']"):
                 if grant.is_displayed() and grant.is_enabled():
-                    for scope in b.find_elements(By.CSS_SELECTOR, "input[type=checkbox]"):
+                    for scope in scopes:
                         if scope.is_enabled() and not scope.is_selected():
                             scope.click()
                     grant.click()
