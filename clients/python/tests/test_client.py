@@ -1,6 +1,7 @@
 """The relyd Python client against the real daemon (and, for fault injection, a scripted fake daemon)."""
 
 import json
+import shutil
 import socket
 import threading
 import time
@@ -225,6 +226,7 @@ class FakeDaemon:
 
     def close(self) -> None:
         self.server.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def ok(request, data=None):
