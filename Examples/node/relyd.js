@@ -26,8 +26,12 @@ class RelydClient {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
       socket.setEncoding('utf8');
-      socket.once('connect', () => { this.socket = socket; resolve(); });
-      socket.once('error', (error) => reject(new RelydError('connection_failed', error.message)));
+      let connected = false;
+      socket.once('connect', () => { connected = true; this.socket = socket; resolve(); });
+      socket.on('error', (error) => {
+        if (!connected) reject(new RelydError('connection_failed', error.message));
+        else this.failAll(new RelydError('connection_lost', error.message));
+      });
       socket.on('data', (chunk) => this.receive(chunk));
       socket.on('close', () => this.failAll(new RelydError('connection_lost', 'relyd closed the connection')));
     });
