@@ -1,7 +1,7 @@
 """The one exception of the relyd client."""
 
-#: Local codes, made by this client and never sent by the daemon; the same as the Swift client's
-#: (Sources/RelydClient/RelydClientError.swift).
+#: Local codes, made by this client and never sent by the daemon: those of the Swift client
+#: (Sources/RelydClient/RelydClientError.swift) that a blocking client can meet (no task cancellation, no raw lines).
 CONNECTION_FAILED = "connection_failed"
 CONNECTION_LOST = "connection_lost"
 TIMEOUT = "timeout"
