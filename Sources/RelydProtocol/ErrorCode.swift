@@ -56,4 +56,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     /// The peer's uid and primary gid are not in the daemon's `allowed_uids` / `allowed_gids`, or the command
     /// changes sites and the peer is not in `admin_uids` / `admin_gids`. Nothing was done.
     case accessDenied = "access_denied"
+
+    // The store.
+    /// The daemon cannot reach its database (the PostgreSQL store's server is down or dropped the connection).
+    /// Nothing was changed unless the description says otherwise; retry later: the daemon reconnects by itself.
+    case storeUnavailable = "store_unavailable"
 }

@@ -7,7 +7,6 @@ enum SQLValue {
     case integer(Int64)
     case real(Double)
     case text(String)
-    case blob([UInt8])
 
     /// `text`, or `null` for nil.
     static func text(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }

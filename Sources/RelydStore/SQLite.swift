@@ -145,12 +145,6 @@ final class SQLiteConnection: SQLConnection {
                     sqlite3_bind_text64(statement, index, pointer, UInt64(string.utf8.count),
                                         relyd_sqlite_transient(), UInt8(SQLITE_UTF8))
                 }
-            case .blob(let bytes):
-                rc = bytes.withUnsafeBytes { buffer in
-                    // An empty array has no base address, and a nil pointer would bind NULL, not an empty blob.
-                    guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
-                    return sqlite3_bind_blob64(statement, index, base, UInt64(buffer.count), relyd_sqlite_transient())
-                }
             }
             guard rc == SQLITE_OK else { throw error("sqlite3_bind", rc) }
         }

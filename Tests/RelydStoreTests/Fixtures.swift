@@ -5,7 +5,7 @@ import Testing
 
 /// The store implementations every conformance test runs against.
 enum Backend: String, CaseIterable, CustomTestStringConvertible {
-    case inMemory, sqlite
+    case inMemory, sqlite, postgresql
 
     var testDescription: String { rawValue }
 }
@@ -26,13 +26,16 @@ struct TemporaryDirectory {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Runs `body` with a fresh, empty store of `backend`, then closes it and removes its files.
+/// Runs `body` with a fresh, empty store of `backend`, then closes it and removes its files (or its database).
 func withStore(_ backend: Backend, _ body: (any SiteStore) async throws -> Void) async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
+    let database = backend == .postgresql ? try PostgreSQLTestServer.createDatabase() : nil
+    defer { database?.drop() }
     let store: any SiteStore = switch backend {
     case .inMemory: InMemorySiteStore()
     case .sqlite: try SQLiteSiteStore.open(directory: directory.stateDirectory)
+    case .postgresql: try PostgreSQLSiteStore.open(url: try #require(database).url)
     }
     do {
         try await body(store)
