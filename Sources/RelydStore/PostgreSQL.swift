@@ -32,6 +32,8 @@ final class PostgreSQLConnection: SQLConnection {
     /// own `connect_timeout` or `application_name` win: a server that does not answer fails the connect within
     /// five seconds instead of holding the store's queue forever.
     init(url: String) throws(StoreError) {
+        // libpq's own message for a malformed URL quotes it, password included: refuse it with a fixed one.
+        guard Self.isWellFormedURL(url) else { throw StoreError(.io, "PQconninfoParse: the URL is malformed") }
         let keywords = ["connect_timeout", "application_name", "dbname"]
         let values = ["5", "relyd", url]
         let handle = withCStrings(keywords) { keywordPointers in
@@ -50,6 +52,18 @@ final class PostgreSQLConnection: SQLConnection {
     }
 
     deinit { close() }
+
+    /// Whether libpq can parse `url` as a connection URI or `key=value` string. Its parse error is not kept: it
+    /// quotes the text, which may hold a password.
+    static func isWellFormedURL(_ url: String) -> Bool {
+        var error: UnsafeMutablePointer<CChar>?
+        let options = PQconninfoParse(url, &error)
+        defer {
+            PQconninfoFree(options)
+            if let error { PQfreemem(error) }
+        }
+        return options != nil
+    }
 
     /// True when the server connection is lost; every later statement would fail, so the owner reconnects.
     var isBroken: Bool { connection.map { PQstatus($0) != CONNECTION_OK } ?? true }

@@ -40,6 +40,9 @@ public final class PostgreSQLSiteStore: SiteStore, @unchecked Sendable {
         return PostgreSQLSiteStore(url: url, connection: connection)
     }
 
+    /// Whether `url` is a connection URL (or `key=value` string) that libpq can parse, for checking a configuration.
+    public static func isWellFormedURL(_ url: String) -> Bool { PostgreSQLConnection.isWellFormedURL(url) }
+
     public func insertSite(_ site: Site) async throws(StoreError) {
         let values = try SiteRow.values(of: site)
         try await onQueue { connection throws(StoreError) in try connection.insertSite(values) }
