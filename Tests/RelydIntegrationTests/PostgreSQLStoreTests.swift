@@ -1,0 +1,120 @@
+import Foundation
+import RelydClient
+import RelydProtocol
+import Testing
+
+/// Several relyd instances (real binaries, each on its own socket) sharing one PostgreSQL database, as the hosts of
+/// one application behind a load balancer would. Serialized: each test owns one cluster and its daemons.
+@Suite(.serialized) struct PostgreSQLStoreTests {
+    /// Three daemons on one database and the Glewlwyd OP: a site registered on the first logs in with the login
+    /// started on the second and redeemed on the third, and its user info is read on the first.
+    @Test func loginCrossesThreeDaemons() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try PostgreSQLServer()
+        let op = try OpenIDProvider(.glewlwyd, runRoot: directory.url.appendingPathComponent("op"))
+        defer { op.stop() }
+        let daemons = try startDaemons(3, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
+        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
+        defer { clients.forEach { $0.close() } }
+
+        let site = try await clients[0].send(RegisterSite.self, .init(
+            opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI, clientName: "relyd-pg"))
+        let authorization = try await clients[1].send(GetAuthorizationURL.self, .init(oxdID: site.oxdID))
+        let redirect = try op.login(authorization.authorizationURL)
+        let code = try #require(redirect["code"], "login produced no code: \(redirect)")
+        let tokens = try await clients[2].send(GetTokensByCode.self, .init(
+            oxdID: site.oxdID, code: code, state: authorization.state, iss: redirect["iss"]))
+        #expect(tokens.idTokenClaims?["iss"]?.stringValue == op.fixture.issuer)
+        let userInfo = try await clients[0].send(GetUserInfo.self, .init(oxdID: site.oxdID,
+                                                                         accessToken: tokens.accessToken))
+        #expect(userInfo.claims["sub"] == tokens.idTokenClaims?["sub"])
+
+        // Removed on one instance, the site is gone for the others on their next request.
+        _ = try await clients[1].send(command: "remove_site", parameters: ["oxd_id": .string(site.oxdID)])
+        for client in [clients[0], clients[2]] {
+            #expect(await errorCode { () throws(RelydClientError) in
+                _ = try await client.send(GetAuthorizationURL.self, .init(oxdID: site.oxdID))
+            } == "unknown_site")
+        }
+        for daemon in daemons {
+            #expect(daemon.terminate() == 0)
+            #expect(!daemon.log.contains(op.fixture.password))
+        }
+    }
+
+    /// The same code and state sent to three daemons at once: exactly one gets tokens, the others invalid_state.
+    @Test func sameStateRacedOnThreeDaemonsIsRedeemedOnce() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try PostgreSQLServer()
+        let op = try OpenIDProvider(.glewlwyd, runRoot: directory.url.appendingPathComponent("op"))
+        defer { op.stop() }
+        let daemons = try startDaemons(3, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
+        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
+        defer { clients.forEach { $0.close() } }
+
+        let site = try await clients[0].send(RegisterSite.self, .init(
+            opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI))
+        let authorization = try await clients[0].send(GetAuthorizationURL.self, .init(oxdID: site.oxdID))
+        let redirect = try op.login(authorization.authorizationURL)
+        let code = try #require(redirect["code"])
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for client in clients {
+                group.addTask {
+                    await errorCode { () throws(RelydClientError) in
+                        _ = try await client.send(GetTokensByCode.self, .init(
+                            oxdID: site.oxdID, code: code, state: authorization.state, iss: redirect["iss"]))
+                    } ?? "ok"
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.sorted() == ["invalid_state", "invalid_state", "ok"])
+    }
+
+    /// When the database ends every relyd session, the requests that hit a dead connection answer
+    /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there.
+    @Test func lostDatabaseSessionsAreUnavailableThenRecover() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try PostgreSQLServer()
+        let op = try OpenIDProvider(.oidcMock, runRoot: directory.url.appendingPathComponent("op"))
+        defer { op.stop() }
+        let daemons = try startDaemons(2, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
+        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
+        defer { clients.forEach { $0.close() } }
+        var registered: [String] = []
+        for client in clients {
+            let site = try await client.send(RegisterSite.self, .init(
+                opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI))
+            registered.append(site.oxdID)
+        }
+
+        #expect(try database.terminateSessions() == daemons.count)
+
+        for client in clients {
+            let first = await errorCode { () throws(RelydClientError) in
+                _ = try await client.send(ListSites.self, .init())
+            }
+            #expect(first == "store_unavailable")
+            let sites = try await client.send(ListSites.self, .init())
+            #expect(Set(sites.sites.map(\.oxdID)) == Set(registered))
+        }
+        for daemon in daemons { #expect(daemon.log.contains("store unavailable")) }
+    }
+
+    /// `count` daemons in `directory`, each with its own socket and state directory, sharing `config`.
+    private func startDaemons(_ count: Int, in directory: TemporaryDirectory, config: String) throws -> [RelydDaemon] {
+        try (0..<count).map { index in
+            try RelydDaemon(in: directory.url.appendingPathComponent("relyd-\(index)"), extraConfig: config)
+        }
+    }
+}
+
+/// The error code `operation` fails with, or nil when it succeeds.
+private func errorCode(_ operation: () async throws(RelydClientError) -> Void) async -> String? {
+    do {
+        try await operation()
+        return nil
+    } catch {
+        return error.code
+    }
+}
