@@ -26,9 +26,15 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 
 "${as_owner[@]}" "$bin/initdb" -D "$folder/data" -U relyd --auth=trust -E UTF8 --locale=C >"$folder/initdb.log" 2>&1 \
   || { cat "$folder/initdb.log" >&2; exit 1; }
-"${as_owner[@]}" "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $folder -c fsync=off -c max_connections=200" start >/dev/null \
-  || { cat "$folder/server.log" >&2; exit 1; }
+# `FOLDER/ctl start|stop|restart [pg_ctl options]` controls this cluster, as its owner, with its settings: tests
+# use it to take the server away and bring it back.
+cat >"$folder/ctl" <<CTL
+#!/usr/bin/env bash
+exec ${as_owner[*]} "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -w -t 60 \\
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $folder -c fsync=off -c max_connections=200" "\$@"
+CTL
+chmod +x "$folder/ctl"
+"$folder/ctl" start >/dev/null || { cat "$folder/server.log" >&2; exit 1; }
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U relyd relyd
 echo "RELYD_TEST_POSTGRESQL_URL=postgresql://relyd@127.0.0.1:$port/relyd" >"$folder/env"
 if [ -n "$watched_pid" ]; then

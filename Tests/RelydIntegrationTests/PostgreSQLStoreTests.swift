@@ -72,8 +72,9 @@ import Testing
     }
 
     /// When the database ends every relyd session, the requests that hit a dead connection answer
-    /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there.
-    @Test func lostDatabaseSessionsAreUnavailableThenRecover() async throws {
+    /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there; the
+    /// same while the server is stopped and after it has started again.
+    @Test func lostDatabaseIsUnavailableThenRecovers() async throws {
         let directory = try TemporaryDirectory()
         let database = try PostgreSQLServer()
         let op = try OpenIDProvider(.oidcMock, runRoot: directory.url.appendingPathComponent("op"))
@@ -99,6 +100,20 @@ import Testing
             #expect(Set(sites.sites.map(\.oxdID)) == Set(registered))
         }
         for daemon in daemons { #expect(daemon.log.contains("store unavailable")) }
+
+        try database.stop()
+        for client in clients {
+            for _ in 0..<2 {
+                #expect(await errorCode { () throws(RelydClientError) in
+                    _ = try await client.send(ListSites.self, .init())
+                } == "store_unavailable")
+            }
+        }
+        try database.start()
+        for client in clients {
+            let sites = try await client.send(ListSites.self, .init())
+            #expect(Set(sites.sites.map(\.oxdID)) == Set(registered))
+        }
     }
 
     /// `count` daemons in `directory`, each with its own socket and state directory, sharing `config`.

@@ -41,6 +41,12 @@ final class PostgreSQLServer: @unchecked Sendable {
             """)) ?? -1
     }
 
+    /// Stops the server (fast shutdown: sessions are ended, as in a restart or failover) until ``start()``.
+    func stop() throws { try run("bash", [folder + "/ctl", "stop", "-m", "fast"]) }
+
+    /// Starts the stopped server again on the same port and data.
+    func start() throws { try run("bash", [folder + "/ctl", "start"]) }
+
     deinit { _ = try? run("bash", [Self.script("stop-postgres.sh"), folder]) }
 
     private static func script(_ name: String) -> String {
