@@ -11,24 +11,7 @@ import RelydBasics
 ///
 /// When the server goes away, the calls that needed it throw `.unavailable`; the next call opens a new connection,
 /// so relyd recovers by itself once the server is back.
-///
-/// Sendability (`@unchecked`): the mutable state (`connection`, `isClosed`) is touched only from blocks on the
-/// private serial `queue`. libpq calls block on the network, so they run on that queue's thread, never on the
-/// Swift cooperative pool.
-public final class PostgreSQLSiteStore: SiteStore, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "relyd.store.postgresql")
-    /// The connection URL; it may hold a password, so it is never logged or put in an error.
-    private let url: String
-    /// Confined to `queue`; nil after the server dropped it, until the next call reconnects.
-    private var connection: PostgreSQLConnection?
-    /// Confined to `queue`.
-    private var isClosed = false
-
-    private init(url: String, connection: PostgreSQLConnection) {
-        self.url = url
-        self.connection = connection
-    }
-
+public final class PostgreSQLSiteStore: SQLSiteStore, @unchecked Sendable {
     /// Connects to `url` and brings the schema up to date (creating it in an empty database).
     ///
     /// Several instances may start at once against a new database: the migrations run under an advisory lock, so
@@ -37,67 +20,39 @@ public final class PostgreSQLSiteStore: SiteStore, @unchecked Sendable {
     public static func open(url: String) throws(StoreError) -> PostgreSQLSiteStore {
         let connection = try PostgreSQLConnection(url: url)
         try connection.migrate()
-        return PostgreSQLSiteStore(url: url, connection: connection)
+        return PostgreSQLSiteStore(provider: ReconnectingPostgreSQLConnection(url: url, connection: connection))
     }
 
     /// Whether `url` is a connection URL (or `key=value` string) that libpq can parse, for checking a configuration.
     public static func isWellFormedURL(_ url: String) -> Bool { PostgreSQLConnection.isWellFormedURL(url) }
+}
 
-    public func insertSite(_ site: Site) async throws(StoreError) {
-        let values = try SiteRow.values(of: site)
-        try await onQueue { connection throws(StoreError) in try connection.insertSite(values) }
+/// One connection at a time, confined to a serial queue, replaced by a new one after the server dropped it.
+///
+/// Sendability (`@unchecked`): the mutable state (`connection`, `isClosed`) is touched only from blocks on the
+/// private serial `queue`. libpq calls block on the network, so they run on that queue's thread, never on the
+/// Swift cooperative pool.
+private final class ReconnectingPostgreSQLConnection: SQLConnectionProvider, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "relyd.store.postgresql")
+    /// The connection URL; it may hold a password, so it is never logged or put in an error.
+    private let url: String
+    /// Confined to `queue`; nil after the server dropped it, until the next call reconnects.
+    private var connection: PostgreSQLConnection?
+    /// Confined to `queue`.
+    private var isClosed = false
+
+    init(url: String, connection: PostgreSQLConnection) {
+        self.url = url
+        self.connection = connection
     }
 
-    public func updateSite(_ site: Site) async throws(StoreError) -> Bool {
-        let values = try SiteRow.values(of: site)
-        return try await onQueue { connection throws(StoreError) in try connection.updateSite(values) }
-    }
-
-    public func site(id: String) async throws(StoreError) -> Site? {
-        try await onQueue { connection throws(StoreError) in try connection.site(id: id) }
-    }
-
-    public func deleteSite(id: String) async throws(StoreError) -> Bool {
-        try await onQueue { connection throws(StoreError) in try connection.deleteSite(id: id) }
-    }
-
-    public func allSites() async throws(StoreError) -> [Site] {
-        try await onQueue { connection throws(StoreError) in try connection.allSites() }
-    }
-
-    public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
-        let values = try PendingRow.values(of: pending)
-        try await onQueue { connection throws(StoreError) in try connection.insertPendingAuthorization(values) }
-    }
-
-    public func consumePendingAuthorization(state: String, siteID: String, now: Date) async throws(StoreError)
-        -> PendingAuthorization?
+    func perform<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
     {
-        let pending = try await onQueue { connection throws(StoreError) in
-            try connection.consumePendingAuthorization(state: state, siteID: siteID)
-        }
-        guard let pending, isLive(pending.expiresAt, at: now) else { return nil }
-        return pending
+        try await queue.perform { () throws(StoreError) -> T in try self.withLiveConnection(work) }
     }
 
-    public func purgeExpired(now: Date) async throws(StoreError) -> Int {
-        try await onQueue { connection throws(StoreError) in try connection.purgeExpired(now: now) }
-    }
-
-    public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
-        let values = TokenBindingRow.values(of: binding)
-        try await onQueue { connection throws(StoreError) in try connection.insertTokenBinding(values) }
-    }
-
-    public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
-        let binding = try await onQueue { connection throws(StoreError) in
-            try connection.tokenBinding(accessTokenHash: accessTokenHash)
-        }
-        guard let binding, isLive(binding.expiresAt, at: now) else { return nil }
-        return binding
-    }
-
-    public func close() async {
+    func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.isClosed = true
@@ -108,22 +63,9 @@ public final class PostgreSQLSiteStore: SiteStore, @unchecked Sendable {
         }
     }
 
-    /// Runs `work` on `queue` with a live connection, opening one first when the last was lost, and drops the
-    /// connection when `work` finds the server gone, so that the call after it reconnects.
-    private func onQueue<T: Sendable>(
-        _ work: @escaping @Sendable (PostgreSQLConnection) throws(StoreError) -> T
-    ) async throws(StoreError) -> T {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
-            queue.async {
-                continuation.resume(returning: Result { () throws(StoreError) -> T in try self.withConnection(work) })
-            }
-        }
-        return try result.get()
-    }
-
-    /// Only on `queue`.
-    private func withConnection<T>(_ work: (PostgreSQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    /// Only on `queue`. Opens a connection first when the last was lost, and drops it when `work` finds the server
+    /// gone, so that the call after this one reconnects.
+    private func withLiveConnection<T>(_ work: (PostgreSQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         guard !isClosed else { throw StoreError(.io, "store: closed") }
         if connection?.isBroken ?? true {
             connection?.close()

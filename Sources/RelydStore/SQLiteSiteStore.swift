@@ -4,19 +4,7 @@ import RelydBasics
 
 /// The daemon's durable ``SiteStore``: one SQLite database in WAL mode with `synchronous=FULL`, so that a mutation
 /// whose call returned survives a crash of the daemon and a power loss.
-///
-/// Sendability (`@unchecked`): the only mutable state is `connection`, and it is touched only from blocks run on the
-/// private serial `queue` (see ``onQueue(_:)``); `open` uses it before the instance is shared. SQLite calls block
-/// (every commit fsyncs), so they run on that queue's thread, never on the Swift cooperative pool.
-public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "relyd.store.sqlite")
-    /// Confined to `queue`.
-    private let connection: SQLiteConnection
-
-    private init(connection: SQLiteConnection) {
-        self.connection = connection
-    }
-
+public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
     /// Opens (creating when missing) the database `fileName` in the state directory `directory`, and brings its
     /// schema up to date.
     ///
@@ -39,86 +27,37 @@ public final class SQLiteSiteStore: SiteStore, @unchecked Sendable {
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
         try connection.migrate()
-        return SQLiteSiteStore(connection: connection)
+        return SQLiteSiteStore(provider: OneSQLiteConnection(connection: connection))
+    }
+}
+
+/// One connection for the store's life, confined to a serial queue.
+///
+/// Sendability (`@unchecked`): `connection` is touched only from blocks run on the private serial `queue`; `open`
+/// uses it before the store is shared. SQLite calls block (every commit fsyncs), so they run on that queue's
+/// thread, never on the Swift cooperative pool.
+private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "relyd.store.sqlite")
+    /// Confined to `queue`.
+    private let connection: SQLiteConnection
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
     }
 
-    public func insertSite(_ site: Site) async throws(StoreError) {
-        let values = try SiteRow.values(of: site)
-        try await onQueue { connection throws(StoreError) in try connection.insertSite(values) }
-    }
-
-    public func updateSite(_ site: Site) async throws(StoreError) -> Bool {
-        let values = try SiteRow.values(of: site)
-        return try await onQueue { connection throws(StoreError) in try connection.updateSite(values) }
-    }
-
-    public func site(id: String) async throws(StoreError) -> Site? {
-        try await onQueue { connection throws(StoreError) in try connection.site(id: id) }
-    }
-
-    public func deleteSite(id: String) async throws(StoreError) -> Bool {
-        try await onQueue { connection throws(StoreError) in try connection.deleteSite(id: id) }
-    }
-
-    public func allSites() async throws(StoreError) -> [Site] {
-        try await onQueue { connection throws(StoreError) in try connection.allSites() }
-    }
-
-    public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
-        let values = try PendingRow.values(of: pending)
-        try await onQueue { connection throws(StoreError) in try connection.insertPendingAuthorization(values) }
-    }
-
-    public func consumePendingAuthorization(state: String, siteID: String, now: Date) async throws(StoreError)
-        -> PendingAuthorization?
+    func perform<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
     {
-        let pending = try await onQueue { connection throws(StoreError) in
-            try connection.consumePendingAuthorization(state: state, siteID: siteID)
-        }
-        guard let pending, isLive(pending.expiresAt, at: now) else { return nil }
-        return pending
+        try await queue.perform { () throws(StoreError) -> T in try work(self.connection) }
     }
 
-    public func purgeExpired(now: Date) async throws(StoreError) -> Int {
-        try await onQueue { connection throws(StoreError) in try connection.purgeExpired(now: now) }
-    }
-
-    public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
-        let values = TokenBindingRow.values(of: binding)
-        try await onQueue { connection throws(StoreError) in try connection.insertTokenBinding(values) }
-    }
-
-    public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
-        let binding = try await onQueue { connection throws(StoreError) in
-            try connection.tokenBinding(accessTokenHash: accessTokenHash)
-        }
-        guard let binding, isLive(binding.expiresAt, at: now) else { return nil }
-        return binding
-    }
-
-    public func close() async {
+    func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.connection.close()
                 continuation.resume()
             }
         }
-    }
-
-    /// Runs `work` with the connection on `queue` and hands its result back to the awaiting task.
-    ///
-    /// The continuation carries a `Result` so that the typed `StoreError` survives the bridge (a throwing
-    /// continuation would erase it to `any Error`).
-    private func onQueue<T: Sendable>(
-        _ work: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T
-    ) async throws(StoreError) -> T {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
-            queue.async {
-                continuation.resume(returning: Result { () throws(StoreError) -> T in try work(self.connection) })
-            }
-        }
-        return try result.get()
     }
 }
 

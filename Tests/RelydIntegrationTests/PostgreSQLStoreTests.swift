@@ -9,13 +9,8 @@ import Testing
     /// Three daemons on one database and the Glewlwyd OP: a site registered on the first logs in with the login
     /// started on the second and redeemed on the third, and its user info is read on the first.
     @Test func loginCrossesThreeDaemons() async throws {
-        let directory = try TemporaryDirectory()
-        let database = try PostgreSQLServer()
-        let op = try OpenIDProvider(.glewlwyd, runRoot: directory.url.appendingPathComponent("op"))
-        defer { op.stop() }
-        let daemons = try startDaemons(3, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
-        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
-        defer { clients.forEach { $0.close() } }
+        let stack = try SharedDatabaseStack(.glewlwyd, daemons: 3)
+        let (op, daemons, clients) = (stack.op, stack.daemons, stack.clients)
 
         let site = try await clients[0].send(RegisterSite.self, .init(
             opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI, clientName: "relyd-pg"))
@@ -44,13 +39,8 @@ import Testing
 
     /// The same code and state sent to three daemons at once: exactly one gets tokens, the others invalid_state.
     @Test func sameStateRacedOnThreeDaemonsIsRedeemedOnce() async throws {
-        let directory = try TemporaryDirectory()
-        let database = try PostgreSQLServer()
-        let op = try OpenIDProvider(.glewlwyd, runRoot: directory.url.appendingPathComponent("op"))
-        defer { op.stop() }
-        let daemons = try startDaemons(3, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
-        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
-        defer { clients.forEach { $0.close() } }
+        let stack = try SharedDatabaseStack(.glewlwyd, daemons: 3)
+        let (op, clients) = (stack.op, stack.clients)
 
         let site = try await clients[0].send(RegisterSite.self, .init(
             opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI))
@@ -75,13 +65,8 @@ import Testing
     /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there; the
     /// same while the server is stopped and after it has started again.
     @Test func lostDatabaseIsUnavailableThenRecovers() async throws {
-        let directory = try TemporaryDirectory()
-        let database = try PostgreSQLServer()
-        let op = try OpenIDProvider(.oidcMock, runRoot: directory.url.appendingPathComponent("op"))
-        defer { op.stop() }
-        let daemons = try startDaemons(2, in: directory, config: op.relydConfig + "\n" + database.relydConfig)
-        let clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
-        defer { clients.forEach { $0.close() } }
+        let stack = try SharedDatabaseStack(.oidcMock, daemons: 2)
+        let (op, database, daemons, clients) = (stack.op, stack.database, stack.daemons, stack.clients)
         var registered: [String] = []
         for client in clients {
             let site = try await client.send(RegisterSite.self, .init(
@@ -115,12 +100,37 @@ import Testing
             #expect(Set(sites.sites.map(\.oxdID)) == Set(registered))
         }
     }
+}
 
-    /// `count` daemons in `directory`, each with its own socket and state directory, sharing `config`.
-    private func startDaemons(_ count: Int, in directory: TemporaryDirectory, config: String) throws -> [RelydDaemon] {
-        try (0..<count).map { index in
-            try RelydDaemon(in: directory.url.appendingPathComponent("relyd-\(index)"), extraConfig: config)
+/// One OP, one PostgreSQL cluster and `daemons` relyd instances on their own sockets, all using the cluster's
+/// database, with a client for each. Torn down in reverse order: clients, daemons, OP, cluster, directory.
+private final class SharedDatabaseStack {
+    let directory: TemporaryDirectory
+    let database: PostgreSQLServer
+    let op: OpenIDProvider
+    let daemons: [RelydDaemon]
+    let clients: [RelydClient]
+
+    init(_ kind: OpenIDProvider.Kind, daemons count: Int) throws {
+        directory = try TemporaryDirectory()
+        database = try PostgreSQLServer()
+        op = try OpenIDProvider(kind, runRoot: directory.url.appendingPathComponent("op"))
+        do {
+            daemons = try (0..<count).map { [directory, op, database] index in
+                try RelydDaemon(in: directory.url.appendingPathComponent("relyd-\(index)"),
+                                extraConfig: op.relydConfig + "\n" + database.relydConfig)
+            }
+        } catch {
+            op.stop()
+            throw error
         }
+        clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
+    }
+
+    deinit {
+        clients.forEach { $0.close() }
+        daemons.forEach { $0.kill9() }
+        op.stop()
     }
 }
 
