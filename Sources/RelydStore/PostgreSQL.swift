@@ -29,13 +29,18 @@ final class PostgreSQLConnection: SQLConnection {
     private var connection: OpaquePointer?
 
     /// Connects to `url` (a libpq connection URI or `key=value` string). relyd's defaults come first, so the URL's
-    /// own `connect_timeout` or `application_name` win: a server that does not answer fails the connect within
-    /// five seconds instead of holding the store's queue forever.
+    /// own parameters win. They bound how long a vanished server can hold the store's queue: a connect gives up
+    /// after five seconds, and TCP keepalives and a 15-second user timeout end a connection whose host stopped
+    /// answering (a failover without a reset), where the kernel alone would wait many minutes.
     init(url: String) throws(StoreError) {
         // libpq's own message for a malformed URL quotes it, password included: refuse it with a fixed one.
         guard Self.isWellFormedURL(url) else { throw StoreError(.io, "PQconninfoParse: the URL is malformed") }
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = ["5", "relyd", url]
+        let defaults = [
+            ("connect_timeout", "5"), ("application_name", "relyd"), ("keepalives_idle", "10"),
+            ("keepalives_interval", "5"), ("keepalives_count", "3"), ("tcp_user_timeout", "15000"),
+        ]
+        let keywords = defaults.map(\.0) + ["dbname"]
+        let values = defaults.map(\.1) + [url]
         let handle = withCStrings(keywords) { keywordPointers in
             // Both arrays end with a null pointer: libpq reads up to it.
             withCStrings(values) { valuePointers in

@@ -1,4 +1,5 @@
 import Foundation
+import RelydBasics
 import RelydClient
 import RelydProtocol
 import Testing
@@ -9,13 +10,13 @@ import Testing
     /// Three daemons on one database and the Glewlwyd OP: a site registered on the first logs in with the login
     /// started on the second and redeemed on the third, and its user info is read on the first.
     @Test func loginCrossesThreeDaemons() async throws {
-        let stack = try SharedDatabaseStack(.glewlwyd, daemons: 3)
+        let stack = try await offPool { try SharedDatabaseStack(.glewlwyd, daemons: 3) }
         let (op, daemons, clients) = (stack.op, stack.daemons, stack.clients)
 
         let site = try await clients[0].send(RegisterSite.self, .init(
             opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI, clientName: "relyd-pg"))
         let authorization = try await clients[1].send(GetAuthorizationURL.self, .init(oxdID: site.oxdID))
-        let redirect = try op.login(authorization.authorizationURL)
+        let redirect = try await offPool { try op.login(authorization.authorizationURL) }
         let code = try #require(redirect["code"], "login produced no code: \(redirect)")
         let tokens = try await clients[2].send(GetTokensByCode.self, .init(
             oxdID: site.oxdID, code: code, state: authorization.state, iss: redirect["iss"]))
@@ -32,20 +33,21 @@ import Testing
             } == "unknown_site")
         }
         for daemon in daemons {
-            #expect(daemon.terminate() == 0)
+            #expect(await offPool { daemon.terminate() } == 0)
             #expect(!daemon.log.contains(op.fixture.password))
         }
+        await stack.tearDown()
     }
 
     /// The same code and state sent to three daemons at once: exactly one gets tokens, the others invalid_state.
     @Test func sameStateRacedOnThreeDaemonsIsRedeemedOnce() async throws {
-        let stack = try SharedDatabaseStack(.glewlwyd, daemons: 3)
+        let stack = try await offPool { try SharedDatabaseStack(.glewlwyd, daemons: 3) }
         let (op, clients) = (stack.op, stack.clients)
 
         let site = try await clients[0].send(RegisterSite.self, .init(
             opHost: op.fixture.issuer, authorizationRedirectURI: op.fixture.redirectURI))
         let authorization = try await clients[0].send(GetAuthorizationURL.self, .init(oxdID: site.oxdID))
-        let redirect = try op.login(authorization.authorizationURL)
+        let redirect = try await offPool { try op.login(authorization.authorizationURL) }
         let code = try #require(redirect["code"])
         let outcomes = await withTaskGroup(of: String.self) { group in
             for client in clients {
@@ -59,13 +61,14 @@ import Testing
             return await group.reduce(into: []) { $0.append($1) }
         }
         #expect(outcomes.sorted() == ["invalid_state", "invalid_state", "ok"])
+        await stack.tearDown()
     }
 
     /// When the database ends every relyd session, the requests that hit a dead connection answer
     /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there; the
     /// same while the server is stopped and after it has started again.
     @Test func lostDatabaseIsUnavailableThenRecovers() async throws {
-        let stack = try SharedDatabaseStack(.oidcMock, daemons: 2)
+        let stack = try await offPool { try SharedDatabaseStack(.oidcMock, daemons: 2) }
         let (op, database, daemons, clients) = (stack.op, stack.database, stack.daemons, stack.clients)
         var registered: [String] = []
         for client in clients {
@@ -74,7 +77,7 @@ import Testing
             registered.append(site.oxdID)
         }
 
-        #expect(try database.terminateSessions() == daemons.count)
+        #expect(try await offPool { try database.terminateSessions() } == daemons.count)
 
         for client in clients {
             let first = await errorCode { () throws(RelydClientError) in
@@ -86,7 +89,7 @@ import Testing
         }
         for daemon in daemons { #expect(daemon.log.contains("store unavailable")) }
 
-        try database.stop()
+        try await offPool { try database.stopServer() }
         for client in clients {
             for _ in 0..<2 {
                 #expect(await errorCode { () throws(RelydClientError) in
@@ -94,17 +97,19 @@ import Testing
                 } == "store_unavailable")
             }
         }
-        try database.start()
+        try await offPool { try database.startServer() }
         for client in clients {
             let sites = try await client.send(ListSites.self, .init())
             #expect(Set(sites.sites.map(\.oxdID)) == Set(registered))
         }
+        await stack.tearDown()
     }
 }
 
 /// One OP, one PostgreSQL cluster and `daemons` relyd instances on their own sockets, all using the cluster's
-/// database, with a client for each. Torn down in reverse order: clients, daemons, OP, cluster, directory.
-private final class SharedDatabaseStack {
+/// database, with a client for each. Torn down in reverse order: clients, daemons, OP, cluster (and the directory
+/// when released): by ``tearDown()`` off the cooperative pool, or on release when a test failed before it.
+private final class SharedDatabaseStack: @unchecked Sendable {
     let directory: TemporaryDirectory
     let database: PostgreSQLServer
     let op: OpenIDProvider
@@ -127,10 +132,40 @@ private final class SharedDatabaseStack {
         clients = daemons.map { RelydClient(socketPath: $0.socketPath) }
     }
 
-    deinit {
+    func tearDown() async {
+        await offPool { [self] in stop() }
+    }
+
+    deinit { stop() }
+
+    /// Stops everything; once, whoever calls first.
+    private func stop() {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         clients.forEach { $0.close() }
         daemons.forEach { $0.kill9() }
         op.stop()
+        database.remove()
+    }
+
+    private let stopped = Locked(false)
+}
+
+/// Runs blocking work (starting processes, waiting for them) on a thread of its own, so that it does not hold one
+/// of the cooperative pool's few threads (two on a 2-core machine), which other suites' timers and clients need.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// ``offPool(_:)`` for work that cannot fail.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
     }
 }
 

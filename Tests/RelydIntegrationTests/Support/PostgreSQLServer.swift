@@ -41,13 +41,19 @@ final class PostgreSQLServer: @unchecked Sendable {
             """)) ?? -1
     }
 
-    /// Stops the server (fast shutdown: sessions are ended, as in a restart or failover) until ``start()``.
-    func stop() throws { try run("bash", [folder + "/ctl", "stop", "-m", "fast"]) }
+    /// Stops the server (fast shutdown: sessions are ended, as in a restart or failover) until ``startServer()``.
+    func stopServer() throws { try run("bash", [folder + "/ctl", "stop", "-m", "fast"]) }
 
     /// Starts the stopped server again on the same port and data.
-    func start() throws { try run("bash", [folder + "/ctl", "start"]) }
+    func startServer() throws { try run("bash", [folder + "/ctl", "start"]) }
 
-    deinit { _ = try? run("bash", [Self.script("stop-postgres.sh"), folder]) }
+    /// Stops the cluster for good and removes its folder; later calls do nothing.
+    func remove() {
+        guard FileManager.default.fileExists(atPath: folder) else { return }
+        _ = try? run("bash", [Self.script("stop-postgres.sh"), folder])
+    }
+
+    deinit { remove() }
 
     private static func script(_ name: String) -> String {
         Checkout.root.appendingPathComponent("scripts/\(name)").path
