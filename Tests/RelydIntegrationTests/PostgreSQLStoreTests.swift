@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import RelydBasics
 import RelydClient
@@ -120,10 +121,22 @@ private final class SharedDatabaseStack: @unchecked Sendable {
         directory = try TemporaryDirectory()
         database = try PostgreSQLServer()
         op = try OpenIDProvider(kind, runRoot: directory.url.appendingPathComponent("op"))
-        do {
-            daemons = try (0..<count).map { [directory, op, database] index in
+        // All at once against the empty database, as hosts booting together would: the schema must be created
+        // once, without a daemon failing on another's half-made tables.
+        let started = Locked([Int: Result<RelydDaemon, any Error>]())
+        DispatchQueue.concurrentPerform(iterations: count) { [directory, op, database] index in
+            let daemon = Result {
                 try RelydDaemon(in: directory.url.appendingPathComponent("relyd-\(index)"),
                                 extraConfig: op.relydConfig + "\n" + database.relydConfig)
+            }
+            started.withLock { $0[index] = daemon }
+        }
+        do {
+            daemons = try started.withLock { results in
+                try (0..<count).map { index in
+                    guard let daemon = results[index] else { throw IntegrationError("relyd \(index) was not started") }
+                    return try daemon.get()
+                }
             }
         } catch {
             op.stop()
