@@ -58,7 +58,8 @@ public final class Daemon: Sendable {
         let serverReference = Locked<SocketServer?>(nil)
         var context = CommandContext(store: store, environment: environment, version: Self.version)
         context.operations = OperationalProbes.daemon(server: serverReference,
-                                                      stateDirectory: configuration.stateDirectory)
+                                                      sqliteDirectory: configuration.store == .sqlite
+                                                          ? configuration.stateDirectory : nil)
         let dispatcher = Dispatcher(context: context, access: access)
         let serverConfiguration = SocketServerConfiguration(
             socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
