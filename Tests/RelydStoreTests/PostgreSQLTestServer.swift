@@ -55,11 +55,8 @@ struct TestDatabase {
     let url: String
     let serverURL: String
 
-    /// A connection to the server's own database, for acting on this one from outside (terminating its sessions).
-    func adminConnection() throws(StoreError) -> PostgreSQLConnection { try PostgreSQLConnection(url: serverURL) }
-
-    func drop() {
-        guard let admin = try? adminConnection() else { return }
+        func drop() {
+        guard let admin = try? PostgreSQLConnection(url: serverURL) else { return }
         defer { admin.close() }
         _ = try? admin.exec("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
