@@ -17,6 +17,14 @@ if [ ! -x "$bin/initdb" ]; then
   exit 1
 fi
 folder="$(mktemp -d "${TMPDIR:-/tmp}/relyd-postgres.XXXXXX")"
+# A start that fails half-way leaves no server and no folder behind.
+started=""
+cleanup() {
+  [ -n "$started" ] && return
+  [ -x "$folder/ctl" ] && "$folder/ctl" stop -m immediate >/dev/null 2>&1
+  rm -rf "$folder"
+}
+trap cleanup EXIT
 as_owner=()
 if [ "$(id -u)" -eq 0 ]; then
   chown nobody: "$folder"
@@ -37,6 +45,7 @@ chmod +x "$folder/ctl"
 "$folder/ctl" start >/dev/null || { cat "$folder/server.log" >&2; exit 1; }
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U relyd relyd
 echo "RELYD_TEST_POSTGRESQL_URL=postgresql://relyd@127.0.0.1:$port/relyd" >"$folder/env"
+started=1
 if [ -n "$watched_pid" ]; then
   setsid bash -c "while kill -0 $watched_pid 2>/dev/null; do sleep 1; done; '$(dirname "$0")/stop-postgres.sh' '$folder'" \
     </dev/null >/dev/null 2>&1 &
