@@ -4,7 +4,7 @@
 //
 // The targets are the architecture. Dependencies point one way only:
 //
-//   relyd (exe) ─► RelydServer ─► RelydCommands ─► RelydOIDC ─► RelydStore ─► RelydBasics, CSQLite, CPostgres
+//   relyd (exe) ─► RelydServer ─► RelydCommands ─► RelydOIDC ─► RelydStore ─► RelydBasics
 //                       │               │               ├──► RelydCrypto ─► COpenSSL
 //                       │               │               └──► RelydHTTP   ─► CCurl
 //                       └──► CLinux     └──► RelydProtocol (wire vocabulary, shared with clients)

@@ -55,8 +55,8 @@ public struct Dispatcher: Sendable {
             statistics.record(handler.commandName, failed: true)
             context.logger.warning("store unavailable", ("request.command", request.command),
                                    ("error.detail", error.detail))
-            return ResponseWriter.failure(
-                id: request.id, RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later"))
+            let unavailable = RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later")
+            return ResponseWriter.failure(id: request.id, unavailable)
         } catch {
             statistics.record(handler.commandName, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.

@@ -84,7 +84,8 @@ public enum ConfigurationFile {
         Key(name: "admin_gids") { config, value throws(Reason) in config.adminGIDs = try ids(value) },
         Key(name: "store") { config, value throws(Reason) in
             guard let backend = Configuration.StoreBackend(rawValue: value) else {
-                throw Reason("must be one of " + Configuration.StoreBackend.allCases.map(\.rawValue).joined(separator: ", "))
+                let names = Configuration.StoreBackend.allCases.map(\.rawValue)
+                throw Reason("must be one of " + names.joined(separator: ", "))
             }
             config.store = backend
         },

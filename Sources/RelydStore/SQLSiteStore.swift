@@ -46,7 +46,9 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
 
     public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
         let values = try PendingRow.values(of: pending)
-        try await provider.perform { connection throws(StoreError) in try connection.insertPendingAuthorization(values) }
+        try await provider.perform { connection throws(StoreError) in
+            try connection.insertPendingAuthorization(values)
+        }
     }
 
     public func consumePendingAuthorization(state: String, siteID: String, now: Date) async throws(StoreError)
@@ -87,7 +89,8 @@ extension DispatchQueue {
     /// The continuation carries a `Result` so that the typed `StoreError` survives the bridge (a throwing
     /// continuation would erase it to `any Error`).
     func perform<T: Sendable>(_ work: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
             self.async { continuation.resume(returning: Result { () throws(StoreError) -> T in try work() }) }
         }
         return try result.get()

@@ -18,7 +18,10 @@ import Testing
             }
             #expect(stores.count == 4)
             for store in stores { await store.close() }
-            #expect(try await sql(database.url) { connection throws(StoreError) in try connection.schemaVersion() } == PostgreSQLSchema.migrations.count)
+            let version = try await sql(database.url) { connection throws(StoreError) in
+                try connection.schemaVersion()
+            }
+            #expect(version == PostgreSQLSchema.migrations.count)
         }
     }
 
@@ -55,7 +58,10 @@ import Testing
             #expect(site.providerKind == .openIDConnect)
             #expect(site.signingKey == nil)
             await store.close()
-            #expect(try await sql(database.url) { connection throws(StoreError) in try connection.schemaVersion() } == PostgreSQLSchema.migrations.count)
+            let version = try await sql(database.url) { connection throws(StoreError) in
+                try connection.schemaVersion()
+            }
+            #expect(version == PostgreSQLSchema.migrations.count)
         }
     }
 

@@ -7,7 +7,8 @@ import Glibc
 
 /// The PostgreSQL server the store tests use: the one RELYD_TEST_POSTGRESQL_URL names (scripts/test.sh sets it),
 /// else a throw-away cluster that scripts/start-postgres.sh starts on first use and stops once the test process has
-/// exited (however it ends: a crash leaves no server behind). There is no skipping: without a PostgreSQL server the PostgreSQL tests fail.
+/// exited (however it ends: a crash leaves no server behind). There is no skipping: without a PostgreSQL server the
+/// PostgreSQL tests fail.
 enum PostgreSQLTestServer {
     /// The server's URL, ending in `/relyd`, the database the start script creates.
     static let url: Result<String, StoreError> = {
