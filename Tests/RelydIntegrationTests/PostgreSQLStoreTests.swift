@@ -68,6 +68,28 @@ import Testing
         await stack.tearDown()
     }
 
+    /// A daemon whose database cannot be reached does not start (its service manager retries), and its log names
+    /// the failure without the URL's password.
+    @Test func unreachableDatabaseStopsTheStartWithoutLeakingThePassword() async throws {
+        let directory = try TemporaryDirectory()
+        let port = try OpenIDProvider.freePort()
+        let failure = await offPool {
+            Result {
+                try RelydDaemon(in: directory.url, extraConfig: """
+                    store = postgresql
+                    postgresql_url = postgresql://relyd:hunter2@127.0.0.1:\(port)/relyd?connect_timeout=2
+                    """)
+            }
+        }
+        guard case .failure = failure else {
+            Issue.record("relyd started without its database")
+            return
+        }
+        let log = try String(contentsOf: directory.url.appendingPathComponent("relyd.log"), encoding: .utf8)
+        #expect(log.contains("cannot start"))
+        #expect(!log.contains("hunter2"))
+    }
+
     /// When the database ends every relyd session, the requests that hit a dead connection answer
     /// store_unavailable, each daemon reconnects by itself, and every site acknowledged before is still there; the
     /// same while the server is stopped and after it has started again.
