@@ -8,6 +8,8 @@ public struct Configuration: Sendable, Equatable {
     public var socketPath = ".relyd/relyd.sock"
     /// The socket file's mode: owner and group may connect.
     public var socketMode: UInt32 = 0o660
+    /// The group given the socket file when relyd binds it (a gid; the file accepts a name); nil: the process's.
+    public var socketGroup: UInt32?
     /// Where the store lives (the SQLite database). Created 0700 when missing.
     public var stateDirectory = ".relyd"
     public var logLevel: LogLevel = .info
@@ -23,6 +25,12 @@ public struct Configuration: Sendable, Equatable {
     public var metadataCacheSeconds = 3600
     public var maxLineBytes = 64 * 1024
     public var maxConnections = 1024
+    public var maxConnectionsPerUID = 256
+    /// Seconds without a request after which a connection is closed; 0: never.
+    public var idleTimeoutSeconds = 300
+    /// Requests per second per connection, on average, beyond `requestBurst` at once; 0: unlimited.
+    public var requestsPerSecond = 0
+    public var requestBurst = 100
     /// How long SIGTERM waits for requests in flight before closing connections.
     public var shutdownDrainSeconds = 10
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.
@@ -33,6 +41,18 @@ public struct Configuration: Sendable, Equatable {
     /// Peers that may run the commands that change sites; both empty: every allowed peer.
     public var adminUIDs: Set<UInt32> = []
     public var adminGIDs: Set<UInt32> = []
+    /// Where sites and pending authorizations live: SQLite in `stateDirectory` (one host), or a PostgreSQL database
+    /// that several relyd instances share (several hosts behind one load balancer).
+    public var store: StoreBackend = .sqlite
+    /// The libpq connection URL for `store = postgresql`. It may hold a password: masked by check-config, never
+    /// logged.
+    public var postgresqlURL = ""
 
     public init() {}
+
+    /// The store backends `store` can name.
+    public enum StoreBackend: String, Sendable, CaseIterable {
+        case sqlite
+        case postgresql
+    }
 }
