@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs the benchmark (issue 7) and writes docs/BENCHMARKS.md: every figure of relyd beside a reference measured in
 # the same run (redis-server, openssl speed, a Python RP, the sqlite3 CLI). Installs what it needs when missing:
-# redis-server and sqlite3 from Debian, Authlib, joserfc and requests from PyPI into a venv under
+# redis-server, sqlite3 and PostgreSQL (for a throw-away cluster of scripts/start-postgres.sh) from Debian, Authlib, joserfc and requests from PyPI into a venv under
 # ~/.cache/relyd-tests/. Extra arguments go to relyd-bench (for example `--only transport,login --seconds 3`).
 # Not part of scripts/test.sh; takes about 5 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
-packages=(redis-server sqlite3 openssl python3-venv)
+packages=(redis-server sqlite3 openssl python3-venv postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -93,7 +93,10 @@ extension SQLConnection {
     func consumePendingAuthorization(state: String, siteID: String) throws(StoreError) -> PendingAuthorization? {
         try withoutFsync { () throws(StoreError) in
             try query(
-                "DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2 RETURNING \(PendingRow.columnList)",
+                """
+                DELETE FROM pending_authorizations WHERE state = ?1 AND site_id = ?2
+                RETURNING \(PendingRow.columnList)
+                """,
                 [.text(state), .text(siteID)], PendingRow.pending
             ).first
         }
@@ -109,7 +112,7 @@ extension SQLConnection {
     }
 
     func insertTokenBinding(_ values: [SQLValue]) throws(StoreError) {
-        try withoutFsync { () throws(StoreError) in try run(TokenBindingRow.upsert, values) }
+        try withoutFsync { () throws(StoreError) in _ = try run(TokenBindingRow.upsert, values) }
     }
 
     func tokenBinding(accessTokenHash: String) throws(StoreError) -> TokenBinding? {

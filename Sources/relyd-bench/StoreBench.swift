@@ -7,6 +7,7 @@ enum StoreBench {
     /// The store backends the bench can measure; each brings its own raw-engine reference.
     enum StoreKind: String, CaseIterable {
         case sqlite
+        case postgresql
     }
 
     struct Rates {
@@ -21,6 +22,7 @@ enum StoreBench {
             let scratch = try ScratchDirectory("store")
             let (store, reference, engine): (Rates, Rates, String) = switch kind {
             case .sqlite: try await sqlite(count: count, scratch: scratch.path)
+            case .postgresql: try await postgresql(count: count, scratch: scratch.path)
             }
             rows.append([kind.rawValue, "register_site (sites row)", Format.rate(store.sites), engine,
                          Format.rate(reference.sites), "**\(Format.ratio(store.sites / reference.sites))**"])
@@ -29,7 +31,7 @@ enum StoreBench {
         }
         report.heading("5. Store: durable writes per second")
         report.paragraph("""
-            \(count) sequential inserts of each kind through relyd's store API, in-process: \
+            **SQLite.** \(count) sequential inserts of each kind through relyd's store API, in-process: \
             `SQLiteSiteStore.insertSite` (its own transaction, fsynced: `synchronous=FULL`) and \
             `insertPendingAuthorization` (its own transaction, safe from a crash of the daemon but not fsynced: \
             `synchronous=NORMAL`). Reference: the raw engine replaying exactly the same rows as the same \
@@ -37,6 +39,16 @@ enum StoreBench {
             the same synchronous level per kind, foreign_keys=ON) into a fresh database with relyd's schema; the \
             CLI's start-up time is subtracted.
             """)
+        if kinds.contains(.postgresql) {
+            report.paragraph("""
+                **PostgreSQL.** The same rows through `PostgreSQLSiteStore` (one connection over 127.0.0.1) into a \
+                throw-away cluster of scripts/start-postgres.sh (which runs it with `fsync=off`, so both sides \
+                measure the server's work rather than the disk). Reference: `psql` replaying the same rows as the \
+                same INSERT statements (`pg_dump --data-only --inserts`), one autocommit transaction each, into a \
+                fresh database with relyd's schema, over the same kind of connection; psql's start-up is subtracted. \
+                (psql rather than pgbench: pgbench repeats one parameterised script, and these must be the same rows.)
+                """)
+        }
         report.table(["store", "write", "relyd writes/s", "reference", "reference writes/s", "relyd / reference"],
                      rows)
     }
@@ -77,6 +89,51 @@ enum StoreBench {
         let reference = Rates(sites: Double(count) / max(1e-6, rawSites - startup),
                               pending: Double(count) / max(1e-6, rawPending - startup))
         return (Rates(sites: sites, pending: pending), reference, "sqlite3 CLI")
+    }
+
+    private static func postgresql(count: Int, scratch: String) async throws -> (Rates, Rates, String) {
+        let folder = try runCommand("scripts/start-postgres.sh", [], scratch: scratch)
+            .split(separator: "\n").last.map(String.init) ?? ""
+        defer { _ = try? runCommand("scripts/stop-postgres.sh", [folder], scratch: scratch) }
+        let environment = try String(contentsOfFile: folder + "/env", encoding: .utf8)
+        guard let url = environment.split(separator: "=", maxSplits: 1).last?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        else { throw BenchError("scripts/start-postgres.sh wrote no URL") }
+
+        let store = try PostgreSQLSiteStore.open(url: url)
+        let now = Date()
+        var started = monotonicSeconds()
+        for index in 0..<count { try await store.insertSite(site(index, now: now)) }
+        let sites = Double(count) / (monotonicSeconds() - started)
+        started = monotonicSeconds()
+        for index in 0..<count { try await store.insertPendingAuthorization(pending(index, now: now)) }
+        let pending = Double(count) / (monotonicSeconds() - started)
+        await store.close()
+
+        guard let databaseSlash = url.lastIndex(of: "/") else { throw BenchError("no database in \(url)") }
+        let referenceURL = String(url[..<databaseSlash]) + "/reference"
+        try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", url, "-c", "CREATE DATABASE reference"],
+                       scratch: scratch)
+        let schema = try runCommand("pg_dump", ["--schema-only", "--no-owner", url], scratch: scratch)
+        try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", referenceURL], input: schema, scratch: scratch)
+        func inserts(_ table: String) throws -> String {
+            try runCommand("pg_dump", ["--data-only", "--inserts", "--table=\(table)", url], scratch: scratch)
+                .split(separator: "\n").filter { $0.hasPrefix("INSERT INTO") }.joined(separator: "\n") + "\n"
+        }
+        let siteInserts = try inserts("sites")
+        let pendingInserts = try inserts("pending_authorizations")
+        func replay(_ statements: String) throws -> Double {
+            try timed {
+                try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", referenceURL], input: statements,
+                               scratch: scratch)
+            }
+        }
+        let startup = try replay("")
+        let rawSites = try replay(siteInserts)
+        let rawPending = try replay(pendingInserts)
+        let reference = Rates(sites: Double(count) / max(1e-6, rawSites - startup),
+                              pending: Double(count) / max(1e-6, rawPending - startup))
+        return (Rates(sites: sites, pending: pending), reference, "psql")
     }
 
     private static func timed(_ body: () throws -> Void) throws -> Double {

@@ -13,7 +13,7 @@ let usage = """
       --only SECTIONS    comma-separated subset of: transport,idtoken,login,scale,store (default all)
       --python PATH      a Python with Authlib, joserfc and requests, for the login peer (omitted: no peer row)
       --peer-script PATH scripts/bench_peer.py
-      --store KINDS      comma-separated store backends for section 5 (default sqlite; known: \
+      --store KINDS      comma-separated store backends for section 5 (default: all; known: \
     \(StoreBench.StoreKind.allCases.map(\.rawValue).joined(separator: ",")))
       --store-writes N   inserts of each kind in section 5 (default 1000)
     Expects relyd built in the same folder as relyd-bench (or RELYD_BENCH_RELYD=PATH), and redis-server, sqlite3 and
@@ -30,7 +30,7 @@ struct Options: Sendable {
     var sections = Section.allCases
     var python: String?
     var peerScript = "scripts/bench_peer.py"
-    var storeKinds: [StoreBench.StoreKind] = [.sqlite]
+    var storeKinds: [StoreBench.StoreKind] = [.sqlite, .postgresql]
     var storeWrites = 1000
 
     init(_ commandLine: [String]) {
