@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmark (issue 7) and writes docs/BENCHMARKS.md: every figure of relyd beside a reference measured in
-# the same run (redis-server, openssl speed, a Python RP, the sqlite3 CLI). Installs what it needs when missing:
-# redis-server, sqlite3 and PostgreSQL (for a throw-away cluster of scripts/start-postgres.sh) from Debian, Authlib, joserfc and requests from PyPI into a venv under
-# ~/.cache/relyd-tests/. Extra arguments go to relyd-bench (for example `--only transport,login --seconds 3`).
-# Not part of scripts/test.sh; takes about 5 minutes on 2 cores.
+# the same run (redis-server, openssl speed, a Python RP, the sqlite3 CLI, psql). Installs what it needs when
+# missing: redis-server, sqlite3 and PostgreSQL (a throw-away cluster of scripts/start-postgres.sh) from Debian;
+# Authlib, joserfc and requests from PyPI into a venv under ~/.cache/relyd-tests/. Extra arguments go to
+# relyd-bench (for example `--only transport,login --seconds 2`). Not part of scripts/test.sh; about 2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
