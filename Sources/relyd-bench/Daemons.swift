@@ -34,6 +34,7 @@ final class RelydProcess {
             log_level = warning
             allow_http_loopback = true
             max_connections = 2000
+            max_connections_per_uid = 2000
 
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         try start()

@@ -33,33 +33,45 @@ enum ScaleBench {
         ])
         guard let template = site["oxd_id"] as? String else { throw BenchError("register_site gave no oxd_id") }
 
-        var samples: [Sample] = []
-        for count in [smallSiteCount, largeSiteCount] {
-            progress("scale: \(count) sites")
-            relyd.stop()
-            try cloneSites(template: template, total: count, relyd: relyd, scratch: scratch.path)
-            try relyd.start()
-            let startup = relyd.startupSeconds
-            let latency = try authorizationURLLatency(relyd: relyd, siteCount: count, template: template,
-                                                      seconds: seconds)
-            samples.append(Sample(sites: count, startupSeconds: startup, memory: relyd.memory,
-                                  latency: latency))
-        }
+        progress("scale: \(smallSiteCount) and \(largeSiteCount) sites")
+        relyd.stop()
+        let largeDirectory = scratch.path + "/large"
+        try FileManager.default.createDirectory(atPath: largeDirectory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        try runCommand("cp", ["-a", relyd.stateDirectory, largeDirectory + "/state"], scratch: scratch.path)
+        try cloneSites(template: template, total: smallSiteCount, database: relyd.databasePath,
+                       scratch: scratch.path)
+        try cloneSites(template: template, total: largeSiteCount, database: largeDirectory + "/state/relyd.sqlite3",
+                       scratch: scratch.path)
+        try relyd.start()
+        let large = try RelydProcess(in: largeDirectory)
+        defer { large.stop() }
+        let latencies = try authorizationURLLatencies(
+            [(relyd, smallSiteCount), (large, largeSiteCount)], template: template, seconds: seconds)
+        let samples = [
+            Sample(sites: smallSiteCount, startupSeconds: relyd.startupSeconds, memory: relyd.memory,
+                   latency: medianAndTail(latencies[0])),
+            Sample(sites: largeSiteCount, startupSeconds: large.startupSeconds, memory: large.memory,
+                   latency: medianAndTail(latencies[1])),
+        ]
 
         progress("scale: \(openConnectionCount) connections")
-        let connections = try (0..<openConnectionCount).map { _ in try relyd.connect() }
+        let connections = try (0..<openConnectionCount).map { _ in try large.connect() }
         for connection in connections { try connection.call("health") }
-        let connected = relyd.memory
+        let connected = large.memory
         _ = connections.count
 
         report.heading("4. Scale: memory, latency and startup with many sites")
         report.paragraph("""
-            Sites are added by SQL into the stopped daemon's state directory (`sqlite3` CLI, one transaction: the \
-            one site registered through relyd is copied with new ids), then relyd is started again. Startup = \
-            spawn until the first `health` answer (polled every millisecond). Latency: sequential \
-            `get_authorization_url` calls on one connection for \(seconds) s, each for a random site (each call \
-            writes its pending authorization to the store). RSS from /proc/PID/status: VmRSS, and RssAnon, the \
-            part that is not shared library pages mapped from files (Foundation, libcurl and its dependencies, libcrypto account for nearly all the rest).
+            Sites are added by SQL into a stopped daemon's state directory (`sqlite3` CLI, one transaction: the \
+            one site registered through relyd is copied with new ids); then one daemon is started on \
+            \(smallSiteCount) sites and another on \(largeSiteCount). Startup = spawn until the first `health` \
+            answer (polled every millisecond). Latency: sequential `get_authorization_url` calls for \(seconds) s, \
+            alternating between the two daemons call by call (so both see the same machine), each for a random \
+            site (each call writes its pending authorization to the store). RSS from /proc/PID/status: VmRSS, \
+            and RssAnon, the part that is not shared library pages mapped from files (Foundation, libcurl and its \
+            dependencies, libcrypto account for nearly all the rest). The 1,000 connections are opened on the \
+            daemon with \(largeSiteCount) sites, each answering one `health`.
             """)
         func memory(_ sizes: (resident: Int, anonymous: Int)) -> [String] {
             [Format.megabytes(sizes.resident), Format.megabytes(sizes.anonymous)]
@@ -80,9 +92,8 @@ enum ScaleBench {
                          + Format.ratio(flatness) + ", " + Format.verdict(flatness <= 1.2) + ".")
     }
 
-    /// Copies the `template` site until the store holds `total` sites, with the daemon stopped.
-    private static func cloneSites(template: String, total: Int, relyd: RelydProcess, scratch: String) throws {
-        let database = relyd.databasePath
+    /// Copies the `template` site until the database of a stopped daemon holds `total` sites.
+    private static func cloneSites(template: String, total: Int, database: String, scratch: String) throws {
         let columns = try runCommand("sqlite3", [database, "SELECT name FROM pragma_table_info('sites')"],
                                      scratch: scratch).split(separator: "\n").map(String.init)
         guard columns.contains("id") else { throw BenchError("the sites table has no id column") }
@@ -102,25 +113,28 @@ enum ScaleBench {
         index == 0 ? template : String(format: "bench-%07d", index)
     }
 
-    private static func authorizationURLLatency(relyd: RelydProcess, siteCount: Int, template: String,
-                                                seconds: Double) throws -> (p50: Double, p99: Double) {
-        let connection = try relyd.connect()
+    /// Latencies of `get_authorization_url` on each daemon (with its site count), one call on each in turn.
+    private static func authorizationURLLatencies(_ daemons: [(RelydProcess, Int)], template: String,
+                                                  seconds: Double) throws -> [[Double]] {
+        let connections = try daemons.map { relyd, _ in try relyd.connect() }
         // The first call fetches the OP's discovery document; it is not what this measures.
-        try connection.call("get_authorization_url", ["oxd_id": template])
+        for connection in connections { try connection.call("get_authorization_url", ["oxd_id": template]) }
         var generator = SystemRandomNumberGenerator()
-        var latencies: [Double] = []
+        var latencies = [[Double]](repeating: [], count: daemons.count)
         let deadline = monotonicSeconds() + seconds
         while monotonicSeconds() < deadline {
-            let site = siteID(Int.random(in: 0..<siteCount, using: &generator), template: template)
-            let request = #"{"id":1,"command":"get_authorization_url","params":{"oxd_id":"\#(site)"}}"#
-            let line = Array(request.utf8) + [0x0A]
-            let started = monotonicSeconds()
-            let answer = try connection.exchange(line)
-            latencies.append(monotonicSeconds() - started)
-            guard String(decoding: answer, as: UTF8.self).contains(#""status":"ok""#) else {
-                throw BenchError("get_authorization_url failed: \(String(decoding: answer, as: UTF8.self))")
+            for (index, (_, siteCount)) in daemons.enumerated() {
+                let site = siteID(Int.random(in: 0..<siteCount, using: &generator), template: template)
+                let request = #"{"id":1,"command":"get_authorization_url","params":{"oxd_id":"\#(site)"}}"#
+                let line = Array(request.utf8) + [0x0A]
+                let started = monotonicSeconds()
+                let answer = try connections[index].exchange(line)
+                latencies[index].append(monotonicSeconds() - started)
+                guard String(decoding: answer, as: UTF8.self).contains(#""status":"ok""#) else {
+                    throw BenchError("get_authorization_url failed: \(String(decoding: answer, as: UTF8.self))")
+                }
             }
         }
-        return medianAndTail(latencies)
+        return latencies
     }
 }

@@ -31,7 +31,8 @@ enum StoreBench {
         }
         report.heading("5. Store: durable writes per second")
         report.paragraph("""
-            **SQLite.** \(count) sequential inserts of each kind through relyd's store API, in-process: \
+            **SQLite.** \(count) sequential inserts of each kind through relyd's store API, in-process, in \
+            four rounds alternating with the reference: \
             `SQLiteSiteStore.insertSite` (its own transaction, fsynced: `synchronous=FULL`) and \
             `insertPendingAuthorization` (its own transaction, safe from a crash of the daemon but not fsynced: \
             `synchronous=NORMAL`). Reference: the raw engine replaying exactly the same rows as the same \
@@ -41,7 +42,8 @@ enum StoreBench {
             """)
         if kinds.contains(.postgresql) {
             report.paragraph("""
-                **PostgreSQL.** The same rows through `PostgreSQLSiteStore` (one connection over 127.0.0.1) into a \
+                **PostgreSQL.** The same rows, in the same alternating rounds, through `PostgreSQLSiteStore` (one \
+                connection over 127.0.0.1) into a \
                 throw-away cluster of scripts/start-postgres.sh (which runs it with `fsync=off`, so both sides \
                 measure the server's work rather than the disk). Reference: `psql` replaying the same rows as the \
                 same INSERT statements (`pg_dump --data-only --inserts`), one autocommit transaction each, into a \
@@ -56,39 +58,34 @@ enum StoreBench {
     private static func sqlite(count: Int, scratch: String) async throws -> (Rates, Rates, String) {
         let directory = scratch + "/state"
         let store = try SQLiteSiteStore.open(directory: directory)
-        let now = Date()
-        var started = monotonicSeconds()
-        for index in 0..<count { try await store.insertSite(site(index, now: now)) }
-        let sites = Double(count) / (monotonicSeconds() - started)
-        started = monotonicSeconds()
-        for index in 0..<count { try await store.insertPendingAuthorization(pending(index, now: now)) }
-        let pending = Double(count) / (monotonicSeconds() - started)
-        await store.close()
-
+        defer { Task { await store.close() } }
         let database = directory + "/relyd.sqlite3"
-        let schema = try runCommand("sqlite3", [database, ".schema"], scratch: scratch)
-        let siteInserts = try runCommand("sqlite3", [database, ".mode insert sites", "SELECT * FROM sites"],
-                                         scratch: scratch)
-        let pendingInserts = try runCommand("sqlite3", [database, ".mode insert pending_authorizations",
-                                                        "SELECT * FROM pending_authorizations"], scratch: scratch)
         let raw = scratch + "/raw.sqlite3"
         // The synchronous level relyd's store uses for each kind of row (see SQLiteSiteStore).
         func pragmas(synchronous: String) -> String {
             "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=\(synchronous);\nPRAGMA foreign_keys=ON;\n"
         }
+        let schema = try runCommand("sqlite3", [database, ".schema"], scratch: scratch)
         try runCommand("sqlite3", [raw], input: pragmas(synchronous: "FULL") + schema, scratch: scratch)
-        let startup = try timed {
-            try runCommand("sqlite3", [raw], input: pragmas(synchronous: "FULL"), scratch: scratch)
+        func dump(_ table: String) throws -> String {
+            try runCommand("sqlite3", [database, ".mode insert \(table)", "SELECT * FROM \(table)"], scratch: scratch)
         }
-        let rawSites = try timed {
-            try runCommand("sqlite3", [raw], input: pragmas(synchronous: "FULL") + siteInserts, scratch: scratch)
+        func replay(_ synchronous: String) -> (String) throws -> Void {
+            { statements in
+                try runCommand("sqlite3", [raw], input: pragmas(synchronous: synchronous) + statements,
+                               scratch: scratch)
+            }
         }
-        let rawPending = try timed {
-            try runCommand("sqlite3", [raw], input: pragmas(synchronous: "NORMAL") + pendingInserts, scratch: scratch)
-        }
-        let reference = Rates(sites: Double(count) / max(1e-6, rawSites - startup),
-                              pending: Double(count) / max(1e-6, rawPending - startup))
-        return (Rates(sites: sites, pending: pending), reference, "sqlite3 CLI")
+        let now = Date()
+        let siteRates = try await alternate(count: count, table: "sites", key: { site($0, now: now).id },
+                                        insert: { try await store.insertSite(site($0, now: now)) },
+                                        dump: dump, replay: replay("FULL"))
+        let pendingRates = try await alternate(
+            count: count, table: "pending_authorizations", key: { pending($0, now: now).state.revealed },
+            insert: { try await store.insertPendingAuthorization(pending($0, now: now)) },
+            dump: dump, replay: replay("NORMAL"))
+        return (Rates(sites: siteRates.relyd, pending: pendingRates.relyd),
+                Rates(sites: siteRates.reference, pending: pendingRates.reference), "sqlite3 CLI")
     }
 
     private static func postgresql(count: Int, scratch: String) async throws -> (Rates, Rates, String) {
@@ -101,39 +98,58 @@ enum StoreBench {
         else { throw BenchError("scripts/start-postgres.sh wrote no URL") }
 
         let store = try PostgreSQLSiteStore.open(url: url)
-        let now = Date()
-        var started = monotonicSeconds()
-        for index in 0..<count { try await store.insertSite(site(index, now: now)) }
-        let sites = Double(count) / (monotonicSeconds() - started)
-        started = monotonicSeconds()
-        for index in 0..<count { try await store.insertPendingAuthorization(pending(index, now: now)) }
-        let pending = Double(count) / (monotonicSeconds() - started)
-        await store.close()
-
+        defer { Task { await store.close() } }
         guard let databaseSlash = url.lastIndex(of: "/") else { throw BenchError("no database in \(url)") }
         let referenceURL = String(url[..<databaseSlash]) + "/reference"
         try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", url, "-c", "CREATE DATABASE reference"],
                        scratch: scratch)
         let schema = try runCommand("pg_dump", ["--schema-only", "--no-owner", url], scratch: scratch)
         try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", referenceURL], input: schema, scratch: scratch)
-        func inserts(_ table: String) throws -> String {
+        func dump(_ table: String) throws -> String {
             try runCommand("pg_dump", ["--data-only", "--inserts", "--table=\(table)", url], scratch: scratch)
-                .split(separator: "\n").filter { $0.hasPrefix("INSERT INTO") }.joined(separator: "\n") + "\n"
         }
-        let siteInserts = try inserts("sites")
-        let pendingInserts = try inserts("pending_authorizations")
-        func replay(_ statements: String) throws -> Double {
-            try timed {
-                try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", referenceURL], input: statements,
-                               scratch: scratch)
+        func replay(_ statements: String) throws {
+            try runCommand("psql", ["-q", "-v", "ON_ERROR_STOP=1", referenceURL], input: statements, scratch: scratch)
+        }
+        let now = Date()
+        let siteRates = try await alternate(count: count, table: "sites", key: { site($0, now: now).id },
+                                        insert: { try await store.insertSite(site($0, now: now)) },
+                                        dump: dump, replay: replay)
+        let pendingRates = try await alternate(
+            count: count, table: "pending_authorizations", key: { pending($0, now: now).state.revealed },
+            insert: { try await store.insertPendingAuthorization(pending($0, now: now)) },
+            dump: dump, replay: replay)
+        return (Rates(sites: siteRates.relyd, pending: pendingRates.relyd),
+                Rates(sites: siteRates.reference, pending: pendingRates.reference), "psql")
+    }
+
+    /// Rows `0..<count` through relyd (`insert`) and through the raw engine (`replay` of relyd's rows as `dump`
+    /// wrote them), alternating in rounds so that both sides see the same machine; the CLI's start-up time is
+    /// taken out of each replay. Returns writes per second of each.
+    private static func alternate(count: Int, rounds: Int = 4, table: String, key: (Int) -> String,
+                                  insert: (Int) async throws -> Void, dump: (String) throws -> String,
+                                  replay: (String) throws -> Void) async throws -> (relyd: Double, reference: Double) {
+        let startup = try timed { try replay("") }
+        var relydSeconds = 0.0
+        var referenceSeconds = 0.0
+        let size = max(1, (count + rounds - 1) / rounds)
+        for first in stride(from: 0, to: count, by: size) {
+            let indices = first..<min(count, first + size)
+            let started = monotonicSeconds()
+            for index in indices { try await insert(index) }
+            relydSeconds += monotonicSeconds() - started
+            // An INSERT line of either dump starts its values with the row's key.
+            let keys = Set(indices.map(key))
+            let statements = try dump(table).split(separator: "\n").filter { line in
+                let parts = line.split(separator: "'", maxSplits: 2)
+                return line.hasPrefix("INSERT INTO") && parts.count > 1 && keys.contains(String(parts[1]))
             }
+            guard statements.count == indices.count else {
+                throw BenchError("\(table): dumped \(statements.count) rows of \(indices.count)")
+            }
+            referenceSeconds += max(0, try timed { try replay(statements.joined(separator: "\n") + "\n") } - startup)
         }
-        let startup = try replay("")
-        let rawSites = try replay(siteInserts)
-        let rawPending = try replay(pendingInserts)
-        let reference = Rates(sites: Double(count) / max(1e-6, rawSites - startup),
-                              pending: Double(count) / max(1e-6, rawPending - startup))
-        return (Rates(sites: sites, pending: pending), reference, "psql")
+        return (Double(count) / relydSeconds, Double(count) / max(1e-6, referenceSeconds))
     }
 
     private static func timed(_ body: () throws -> Void) throws -> Double {
