@@ -152,11 +152,10 @@ struct CurlHTTPTests {
         let start = ContinuousClock.now
         let error = await sendError(transport, HTTPRequest(url: server.url("/hang")))
         let seconds = elapsed(since: start)
-        guard case .timedOut(let message) = error else {
+        guard case .timedOut = error else {
             Issue.record("expected timedOut, got \(String(describing: error))")
             return
         }
-        #expect(message.contains("Timeout") || message.contains("timed out"), "\(message)")
         // Not before the configured 300 ms, and well before the 10 s default: the configured timeout is the one
         // that fired. Generous above, because a loaded 2-core machine can delay the wake-up by seconds.
         #expect(seconds >= 0.25 && seconds < 9, "timed out after \(seconds) s")

@@ -169,18 +169,12 @@ struct SocketServerTests {
     /// A client that disconnects mid-request disturbs nobody, its handler call completes, and its fd is closed.
     @Test func clientDisconnectingMidRequest_isCleanedUp() async throws {
         let fixture = try ServerFixture.start()
-        // A warm-up round trip so that lazily opened descriptors (if any) exist before the baseline.
-        _ = try await onThread {
-            let client = try fixture.client()
-            try client.send("warm-up\n")
-            return try client.readLine()
-        }
-        #expect(await eventually { fixture.server.statistics.trackedConnections == 0 })
-        let baseline = openDescriptorCount()
+        let baseline = acceptedConnectionCount(listeningAt: fixture.path)
 
         let leaving = try fixture.client()
         try await onThread { try leaving.send("block-leaving\nqueued-after\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-leaving") })
+        #expect(acceptedConnectionCount(listeningAt: fixture.path) == baseline + 1)
         leaving.close()
 
         let other = try await onThread {
@@ -193,7 +187,7 @@ struct SocketServerTests {
         fixture.handler.gate.open()
         #expect(await eventually { fixture.handler.log.finished.contains("block-leaving") })
         #expect(await eventually { fixture.server.statistics.trackedConnections == 0 })
-        #expect(await eventually { openDescriptorCount() == baseline })
+        #expect(await eventually { acceptedConnectionCount(listeningAt: fixture.path) == baseline })
         #expect(fixture.server.statistics.openConnections == 0)
         #expect(!fixture.handler.log.started.contains("queued-after"))  // queued behind a vanished client: dropped
         await fixture.finish()

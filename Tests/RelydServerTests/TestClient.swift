@@ -124,8 +124,25 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async
 }
 
 /// Number of open descriptors of this process.
-func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+/// How many accepted connections of the listener at `path` this process still holds open.
+///
+/// Only those sockets are counted: the whole process's descriptor count also moves with whatever suites run
+/// concurrently in the same test process (database connections, HTTP transports, spawned helpers).
+func acceptedConnectionCount(listeningAt path: String) -> Int {
+    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return -1 }
+    // Columns: Num RefCount Protocol Flags Type St Inode Path. Accepted sockets carry the listener's path; the
+    // listener itself has the __SO_ACCEPTCON flag (00010000).
+    let inodes = Set(table.split(separator: "\n").dropFirst().compactMap { line -> Substring? in
+        let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard columns.count >= 8, columns[7] == path, columns[3] != "00010000" else { return nil }
+        return columns[6]
+    })
+    let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return descriptors.filter { descriptor in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + descriptor),
+              target.hasPrefix("socket:[") else { return false }
+        return inodes.contains(target.dropFirst("socket:[".count).dropLast())
+    }.count
 }
 
 /// A fresh, short temporary directory (socket paths must stay under 108 bytes).
