@@ -6,20 +6,7 @@
 # relyd-bench (for example `--only transport,login --seconds 2`). Not part of scripts/test.sh; about 2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-
-packages=(redis-server sqlite3 openssl python3-venv postgresql)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q >/dev/null
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/install-deps.sh --bench
 
 venv="$HOME/.cache/relyd-tests/bench-venv"
 if ! "$venv/bin/python" -c "import authlib, joserfc, requests" 2>/dev/null; then

@@ -12,6 +12,10 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(glewlwyd rnbyc postgresql)
   packages+=(python3-venv chromium chromium-driver nodejs socat jq)
 fi
+# scripts/bench.sh: the references it measures relyd against, and the venv of its Python peer.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(redis-server sqlite3 postgresql python3-venv)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -28,22 +28,11 @@ struct BenchSigningKey: @unchecked Sendable {
     static func generated(_ algorithm: JWSAlgorithm, scratch: String) throws -> BenchSigningKey {
         switch algorithm {
         case .rs256, .es256:
-            let privateKey = try PrivateKey(generating: algorithm == .rs256 ? .rsa : .ec(.p256))
-            var jwk: [String: JSONValue] = ["kid": .string(algorithm.rawValue), "use": .string("sig"),
-                                            "alg": .string(algorithm.rawValue)]
-            switch try privateKey.publicComponents() {
-            case .rsa(let modulus, let exponent):
-                jwk["kty"] = .string("RSA")
-                jwk["n"] = .string(Base64URL.encode(modulus))
-                jwk["e"] = .string(Base64URL.encode(exponent))
-            case .ec(let curve, let x, let y):
-                jwk["kty"] = .string("EC")
-                jwk["crv"] = .string(curve.rawValue)
-                jwk["x"] = .string(Base64URL.encode(x))
-                jwk["y"] = .string(Base64URL.encode(y))
-            }
+            // A site key of relyd's own is exactly an OP key of these kinds: its JWK, and its PEM to sign with.
+            let siteKey = try SiteSigningKey.generate(algorithmNamed: algorithm.rawValue)
+            let privateKey = try PrivateKey(pem: siteKey.pem())
             let scheme: SignatureScheme = algorithm == .rs256 ? .rsaPKCS1v15(.sha256) : .ecdsa(.sha256)
-            return BenchSigningKey(algorithm: algorithm, keyID: algorithm.rawValue, jwk: jwk) { input in
+            return BenchSigningKey(algorithm: algorithm, keyID: siteKey.keyID, jwk: siteKey.publicJWK) { input in
                 try privateKey.sign(input, scheme: scheme)
             }
         default:
