@@ -5,6 +5,7 @@ import RelydOIDC
 enum LoginBench {
     static let redirectURI = "http://127.0.0.1:8765/callback"
     static let warmUpLogins = 20
+    static let rounds = 3
 
     struct Peer {
         var python: String
@@ -20,6 +21,19 @@ enum LoginBench {
         var steps: [(command: String, wall: [Double], op: [Double])] = []
 
         var added: [Double] { zip(walls, opTimes).map { max(0, $0 - $1) } }
+
+        mutating func append(_ other: Logins) {
+            walls += other.walls
+            opTimes += other.opTimes
+            if steps.isEmpty {
+                steps = other.steps
+            } else {
+                for index in steps.indices where index < other.steps.count {
+                    steps[index].wall += other.steps[index].wall
+                    steps[index].op += other.steps[index].op
+                }
+            }
+        }
         var rate: Double { Double(walls.count) / walls.reduce(0, +) }
     }
 
@@ -30,12 +44,16 @@ enum LoginBench {
         let relyd = try RelydProcess(in: scratch.path)
         defer { relyd.stop() }
 
-        progress("login: relyd")
-        let relydLogins = try relydRun(relyd: relyd, op: op, seconds: seconds)
-        var peerLogins: Logins?
-        if let peer {
-            progress("login: Python peer")
-            peerLogins = try peerRun(peer, op: op, seconds: seconds, scratch: scratch.path)
+        // Rounds alternate between relyd and the peer, so that both meet the same load from the rest of the machine.
+        var relydLogins = Logins(walls: [], opTimes: [])
+        var peerLogins: Logins? = peer.map { _ in Logins(walls: [], opTimes: []) }
+        for round in 1...rounds {
+            progress("login: relyd, round \(round) of \(rounds)")
+            relydLogins.append(try relydRun(relyd: relyd, op: op, seconds: seconds / Double(rounds)))
+            if let peer {
+                progress("login: Python peer, round \(round) of \(rounds)")
+                peerLogins?.append(try peerRun(peer, op: op, seconds: seconds / Double(rounds), scratch: scratch.path))
+            }
         }
 
         var rows = [row("relyd (socket, 1 client)", relydLogins)]
@@ -44,8 +62,9 @@ enum LoginBench {
         report.paragraph("""
             Against the bench OP: the FakeOP of Tests/RelydTestSupport served by LoopbackHTTPServer over HTTP/1.1 \
             keep-alive on 127.0.0.1, signing RS256 ID tokens (relyd validates them fully: signature, iss, aud, exp, \
-            iat, nonce, at_hash; then the userinfo sub). One client, logins in sequence, \(seconds) s after \
-            \(warmUpLogins) warm-up logins. The browser step (the OP issuing the code) is not timed. *OP time* is \
+            iat, nonce, at_hash; then the userinfo sub). One client, logins in sequence, \(rounds) rounds of \
+            \(String(format: "%.1f", seconds / Double(rounds) + 1)) s each after \(warmUpLogins) warm-up logins, \
+            alternating with the Python peer. The browser step (the OP issuing the code) is not timed. *OP time* is \
             the OP's handler time for the token and userinfo requests of that login, measured inside the OP \
             (its RS256 signing included); *added* = client wall time − OP time, so HTTP on loopback counts as \
             added. The Python peer does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID \
