@@ -26,8 +26,9 @@ public enum RegisterSiteHandler: CommandHandler {
             throw RelydError(.invalidParameter, "'params.token_endpoint_auth_method' must be one of "
                 + ClientAuthentication.supportedMethods.joined(separator: ", "))
         }
+        // `none` is accepted here as the app's explicit opt-in to unsigned ID tokens from the token endpoint.
         if let alg = parameters.idTokenSignedResponseAlg {
-            guard let algorithm = JWSAlgorithm(rawValue: alg), algorithm != .none else {
+            guard JWSAlgorithm(rawValue: alg) != nil else {
                 throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' is not a supported algorithm")
             }
         }
@@ -69,6 +70,11 @@ public enum RegisterSiteHandler: CommandHandler {
             client = try await ClientRegistration.register(request, at: provider, http: environment.http)
             if client.tokenEndpointAuthMethod == "private_key_jwt" && signingKey == nil {
                 throw RelydError(.opResponseInvalid, "the OP registered private_key_jwt, which was not asked for")
+            }
+            // Unsigned ID tokens only ever by the app's choice, never because the OP's answer says so.
+            if client.idTokenSignedResponseAlg == JWSAlgorithm.none.rawValue
+                && parameters.idTokenSignedResponseAlg != JWSAlgorithm.none.rawValue {
+                throw RelydError(.opResponseInvalid, "the OP registered unsigned ID tokens, which were not asked for")
             }
         }
 

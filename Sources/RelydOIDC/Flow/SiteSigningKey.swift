@@ -73,6 +73,10 @@ public struct SiteSigningKey: Sendable, Equatable {
             jwk["crv"] = .string(curve.rawValue)
             jwk["x"] = .string(Base64URL.encode(x))
             jwk["y"] = .string(Base64URL.encode(y))
+        case .ed25519(let x):
+            jwk["kty"] = .string("OKP")
+            jwk["crv"] = .string("Ed25519")
+            jwk["x"] = .string(Base64URL.encode(x))
         }
         return jwk
     }
@@ -94,6 +98,8 @@ public struct SiteSigningKey: Sendable, Equatable {
             #"{"e":"\#(Base64URL.encode(exponent))","kty":"RSA","n":"\#(Base64URL.encode(modulus))"}"#
         case .ec(let curve, let x, let y):
             #"{"crv":"\#(curve.rawValue)","kty":"EC","x":"\#(Base64URL.encode(x))","y":"\#(Base64URL.encode(y))"}"#
+        case .ed25519(let x):
+            #"{"crv":"Ed25519","kty":"OKP","x":"\#(Base64URL.encode(x))"}"#
         }
     }
 
