@@ -1,0 +1,262 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelydBasics
+import RelydHTTP
+
+/// Serves any `HTTPTransport` (usually a ``FakeOP``) over real HTTP/1.1 on 127.0.0.1, so that the real relyd binary,
+/// its libcurl transport included, can be tested against an OP whose every answer a test controls.
+///
+/// One thread per connection with keep-alive, which is plenty for tests and keeps the OP cheap enough for the
+/// benchmark. The connection's thread waits while the handler runs on the cooperative pool, so handlers must not
+/// block (the test process may have only two pool threads): a server that never answers is simulated with
+/// ``neverAnswer(path:)``, which holds the connection on its own thread instead.
+public final class LoopbackHTTPServer: @unchecked Sendable {
+    public let port: Int
+    /// `http://127.0.0.1:<port>`: what to give the OP as its issuer and relyd as op_host.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private let listener: Int32
+    // Invariant: the properties below are read and written only under `lock`.
+    private let lock = NSLock()
+    private var connections: Set<Int32> = []
+    private var silentPaths: Set<String> = []
+    private var stopped = false
+    private var acceptedCount = 0
+
+    /// How many connections were accepted so far: tells whether the client kept its connections alive.
+    public var acceptedConnections: Int { lock.withLock { acceptedCount } }
+
+    /// Binds 127.0.0.1 on a port the kernel chooses and starts listening; nothing is served before ``start(serving:)``.
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackHTTPServerError("socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(fd, generic, length) == 0 && listen(fd, 512) == 0 && getsockname(fd, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw LoopbackHTTPServerError("bind/listen: errno \(errno)")
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { stop() }
+
+    /// Accepts connections on a background thread and answers each request with `handler`'s response.
+    public func start(serving handler: any HTTPTransport) {
+        let thread = Thread { [self] in acceptLoop(handler) }
+        thread.name = "loopback-http-accept"
+        thread.start()
+    }
+
+    /// Requests for `path` get no answer at all: the connection stays open and silent until the client gives up or
+    /// the server stops. This is how a hung OP looks to relyd's timeouts.
+    public func neverAnswer(path: String) {
+        lock.withLock { _ = silentPaths.insert(path) }
+    }
+
+    /// Closes the listener and every open connection. Safe to call more than once.
+    public func stop() {
+        let open = lock.withLock { () -> Set<Int32>? in
+            guard !stopped else { return nil }
+            stopped = true
+            return connections
+        }
+        guard let open else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop(_ handler: any HTTPTransport) {
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            let accepted = lock.withLock { () -> Bool in
+                guard !stopped else { return false }
+                connections.insert(fd)
+                acceptedCount += 1
+                return true
+            }
+            guard accepted else {
+                close(fd)
+                return
+            }
+            var noDelay: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+            let thread = Thread { [self] in
+                serve(connection: fd, handler)
+                lock.withLock { _ = connections.remove(fd) }
+                close(fd)
+            }
+            thread.name = "loopback-http-connection"
+            thread.start()
+        }
+    }
+
+    private func serve(connection fd: Int32, _ handler: any HTTPTransport) {
+        var reader = RequestReader(fd: fd)
+        while let parsed = reader.next() {
+            let request: HTTPRequest
+            switch parsed {
+            case .request(let method, let target, let headers, let body):
+                guard let method = HTTPRequest.Method(rawValue: method), let url = URL(string: baseURL + target) else {
+                    guard write(fd, Self.encode(HTTPResponse(status: 400), keepAlive: false)) else { return }
+                    return
+                }
+                request = HTTPRequest(method: method, url: url, headers: headers, body: body)
+            case .malformed:
+                _ = write(fd, Self.encode(HTTPResponse(status: 400), keepAlive: false))
+                return
+            }
+            if lock.withLock({ silentPaths.contains(request.url.path) }) {
+                // Hold the connection until the peer or stop() closes it.
+                var byte: UInt8 = 0
+                while recv(fd, &byte, 1, 0) > 0 {}
+                return
+            }
+            let response = Self.answer(request, with: handler)
+            let keepAlive = request.headers.first { $0.0.lowercased() == "connection" }?.1.lowercased() != "close"
+            guard write(fd, Self.encode(response, keepAlive: keepAlive)), keepAlive else { return }
+        }
+    }
+
+    /// Runs the async handler to completion from this connection's own thread.
+    private static func answer(_ request: HTTPRequest, with handler: any HTTPTransport) -> HTTPResponse {
+        let outcome = Locked<HTTPResponse?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let response: HTTPResponse
+            do {
+                response = try await handler.send(request)
+            } catch {
+                // A transport error from a test handler means "this OP is broken": answer as a broken server would.
+                response = HTTPResponse(status: 502)
+            }
+            outcome.withLock { $0 = response }
+            done.signal()
+        }
+        done.wait()
+        return outcome.withLock { $0 } ?? HTTPResponse(status: 500)
+    }
+
+    private static func encode(_ response: HTTPResponse, keepAlive: Bool) -> [UInt8] {
+        var head = "HTTP/1.1 \(response.status) \(reason(response.status))\r\n"
+        for (name, value) in response.headers.sorted(by: { $0.key < $1.key })
+        where name != "content-length" && name != "connection" {
+            head += "\(name): \(value)\r\n"
+        }
+        head += "content-length: \(response.body.count)\r\nconnection: \(keepAlive ? "keep-alive" : "close")\r\n\r\n"
+        return Array(head.utf8) + Array(response.body)
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 301, 302, 303, 307, 308: "Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        default: "Status"
+        }
+    }
+
+    private func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { buffer in
+                send(fd, buffer.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += sent
+        }
+        return true
+    }
+}
+
+/// Reads HTTP/1.1 requests (Content-Length bodies only, which is what libcurl sends) from one connection.
+private struct RequestReader {
+    enum Parsed {
+        case request(method: String, target: String, headers: [(String, String)], body: Data)
+        case malformed
+    }
+
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private static let headerEnd: [UInt8] = Array("\r\n\r\n".utf8)
+    private static let maximumHeaderBytes = 64 * 1024
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// The next request, or nil when the peer closed the connection.
+    mutating func next() -> Parsed? {
+        var end = Self.find(Self.headerEnd, in: buffer)
+        while end == nil {
+            guard buffer.count <= Self.maximumHeaderBytes else { return .malformed }
+            guard fill() else { return nil }
+            end = Self.find(Self.headerEnd, in: buffer)
+        }
+        guard let end, let head = String(bytes: buffer[..<end], encoding: .utf8) else { return .malformed }
+        buffer.removeFirst(end + Self.headerEnd.count)
+        let lines = head.components(separatedBy: "\r\n")
+        let requestLine = lines[0].split(separator: " ")
+        guard requestLine.count == 3 else { return .malformed }
+        var headers: [(String, String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { return .malformed }
+            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        if headers.contains(where: { $0.0.lowercased() == "transfer-encoding" }) { return .malformed }
+        let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
+        guard length >= 0 else { return .malformed }
+        while buffer.count < length {
+            guard fill() else { return nil }
+        }
+        let body = Data(buffer[..<length])
+        buffer.removeFirst(length)
+        return .request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+    }
+
+    private mutating func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let received = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received < 0 && errno == EINTR { continue }
+            guard received > 0 else { return false }
+            buffer.append(contentsOf: chunk[..<received])
+            return true
+        }
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if Array(haystack[start..<(start + needle.count)]) == needle { return start }
+        }
+        return nil
+    }
+}
+
+public struct LoopbackHTTPServerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
