@@ -38,6 +38,9 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
     private var issuedIDTokens: Set<String> = []
     private var overrides: [String: @Sendable (HTTPRequest) throws(HTTPTransportError) -> HTTPResponse] = [:]
     private var counter = 0
+    /// Makes this OP's tokens differ from every other instance's, as a real OP's do: relyd keys what it remembers
+    /// about a token by its hash, across all the OPs its sites use.
+    private let tokenPrefix = UUID().uuidString.prefix(8)
     private var log: [HTTPRequest] = []
     /// Changes applied to every ID token's claims just before signing.
     public var idTokenClaimEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
@@ -203,8 +206,8 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
                 return Self.json(["error": .string("unsupported_grant_type")], status: 400)
             }
             counter += 1
-            let accessToken = "at-\(counter)"
-            let refreshToken = "rt-\(counter)"
+            let accessToken = "at-\(tokenPrefix)-\(counter)"
+            let refreshToken = "rt-\(tokenPrefix)-\(counter)"
             accessTokens[accessToken] = (clientID, subject)
             refreshTokens[refreshToken] = (clientID, subject)
             let key = try signingKey ?? OPSigningKey(.hs256, keyID: nil)
