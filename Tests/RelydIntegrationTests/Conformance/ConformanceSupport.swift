@@ -6,6 +6,10 @@ import RelydProtocol
 import RelydTestSupport
 import Testing
 
+/// The OpenID RP certification cases and hostile-OP checks, one suite per area. Serialized: they share the machine's
+/// two cores with the OPs they start in process, and a starved loopback OP would look like a hung one to relyd.
+@Suite(.serialized) enum Conformance {}
+
 /// One real relyd for a whole suite of conformance cases: each case brings its own loopback OP and site, so the
 /// cases of a suite share the daemon without sharing anything else, and may run in parallel.
 struct SharedRelyd: SuiteTrait, TestScoping {
