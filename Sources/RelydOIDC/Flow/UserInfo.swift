@@ -86,7 +86,8 @@ public enum UserInfo {
                 return jws.payload
             }
         } catch let failure as IDTokenFailure {
-            throw RelydError(.userInfoInvalid, "signed userinfo check '\(failure.check.rawValue)' failed: \(failure.message)")
+            throw RelydError(.userInfoInvalid,
+                             "signed userinfo check '\(failure.check.rawValue)' failed: \(failure.message)")
         }
     }
 

@@ -31,7 +31,8 @@ enum SignedJWT {
         switch algorithm.verification {
         case .unsecured:
             guard acceptingUnsigned, jws.signature.isEmpty else {
-                throw IDTokenFailure(.algorithm, "alg none is accepted only from the token endpoint of a site registered for it")
+                throw IDTokenFailure(.algorithm,
+                                     "alg none is accepted only from the token endpoint, by a site registered for it")
             }
         case .hmac(let digest):
             // The MAC key is the client secret and nothing else: never a JWK, so an HS* token cannot be checked with
