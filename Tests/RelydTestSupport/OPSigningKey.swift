@@ -41,23 +41,10 @@ public struct OPSigningKey: Sendable {
     /// nothing to publish.
     public var publicJWK: JSONValue? {
         guard let components = try? privateKey?.publicComponents() else { return nil }
-        var jwk: [String: JSONValue] = ["use": .string("sig"), "alg": .string(algorithm.rawValue)]
+        var jwk = components.jwkMembers
+        jwk["use"] = .string("sig")
+        jwk["alg"] = .string(algorithm.rawValue)
         if let keyID { jwk["kid"] = .string(keyID) }
-        switch components {
-        case .rsa(let modulus, let exponent):
-            jwk["kty"] = .string("RSA")
-            jwk["n"] = .string(Base64URL.encode(modulus))
-            jwk["e"] = .string(Base64URL.encode(exponent))
-        case .ec(let curve, let x, let y):
-            jwk["kty"] = .string("EC")
-            jwk["crv"] = .string(curve.rawValue)
-            jwk["x"] = .string(Base64URL.encode(x))
-            jwk["y"] = .string(Base64URL.encode(y))
-        case .ed25519(let x):
-            jwk["kty"] = .string("OKP")
-            jwk["crv"] = .string("Ed25519")
-            jwk["x"] = .string(Base64URL.encode(x))
-        }
         return .object(jwk)
     }
 

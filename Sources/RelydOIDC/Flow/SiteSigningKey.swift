@@ -60,25 +60,9 @@ public struct SiteSigningKey: Sendable, Equatable {
 
     /// The public JWK (RFC 7517 §4, RFC 7518 §6) with `kid`, `use` sig and `alg`; never any private member.
     public var publicJWK: [String: JSONValue] {
-        var jwk: [String: JSONValue] = [
+        components.jwkMembers.merging([
             "kid": .string(keyID), "use": .string("sig"), "alg": .string(algorithm.rawValue),
-        ]
-        switch components {
-        case .rsa(let modulus, let exponent):
-            jwk["kty"] = .string("RSA")
-            jwk["n"] = .string(Base64URL.encode(modulus))
-            jwk["e"] = .string(Base64URL.encode(exponent))
-        case .ec(let curve, let x, let y):
-            jwk["kty"] = .string("EC")
-            jwk["crv"] = .string(curve.rawValue)
-            jwk["x"] = .string(Base64URL.encode(x))
-            jwk["y"] = .string(Base64URL.encode(y))
-        case .ed25519(let x):
-            jwk["kty"] = .string("OKP")
-            jwk["crv"] = .string("Ed25519")
-            jwk["x"] = .string(Base64URL.encode(x))
-        }
-        return jwk
+        ]) { $1 }
     }
 
     /// The JWK Set holding just this key, as registered inline (RFC 7591 `jwks`) and served by `get_jwks`.
