@@ -21,12 +21,23 @@ struct SharedRelyd: SuiteTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?,
                       performing function: @Sendable () async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
-        let daemon = try RelydDaemon(in: directory.url, extraConfig: "allow_http_loopback = true\n" + extraConfig)
+        let config = "allow_http_loopback = true\n" + extraConfig
+        let daemon = try await Self.offThePool { try RelydDaemon(in: directory.url, extraConfig: config) }
         defer {
             daemon.kill9()
-            _ = directory
+            withExtendedLifetime(directory) {}
         }
         try await Self.$current.withValue(daemon) { try await function() }
+    }
+
+    /// Runs blocking work (starting a process and polling its socket) on a thread of its own: the cooperative pool
+    /// has one thread per core, and timing-sensitive tests run beside these.
+    private static func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws
+        -> Value
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
     }
 }
 
