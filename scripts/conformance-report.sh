@@ -4,6 +4,8 @@
 #   scripts/conformance-report.sh                 # builds, runs the conformance suites, writes the table
 #   scripts/conformance-report.sh OUTPUT.txt      # writes the table from an earlier `swift test` output
 #                                                 # (for example .build/test-output.txt of scripts/test.sh)
+#   scripts/conformance-report.sh --check OUTPUT.txt   # fails when docs/CONFORMANCE.md differs from that run's
+#                                                      # table (scripts/test.sh does this after the tests)
 #
 # Each case is a test in Tests/RelydIntegrationTests/Conformance/ declared as
 #   @Test("<case>: <expected outcome>") func <test name>(
@@ -11,6 +13,11 @@
 # reported as "not run"; the script exits non-zero when any case failed or did not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=write
+if [ "${1:-}" = "--check" ]; then
+  mode=check
+  shift
+fi
 if [ $# -ge 1 ]; then
   output="$1"
 else
@@ -18,10 +25,11 @@ else
   output=.build/conformance-output.txt
   swift test --skip-build --filter 'RelydIntegrationTests\.Conformance' 2>&1 | tee "$output" || true
 fi
-python3 - "$output" <<'PYTHON'
+python3 - "$mode" "$output" <<'PYTHON'
 import pathlib, re, sys
 
-output = pathlib.Path(sys.argv[1]).read_text(errors="replace")
+mode = sys.argv[1]
+output = pathlib.Path(sys.argv[2]).read_text(errors="replace")
 results = {}
 for match in re.finditer(r'^[^\n"]*Test "((?:[^"\\]|\\.)*)" (passed|failed)', output, re.M):
     name = match.group(1).replace('\\"', '"')
@@ -65,7 +73,15 @@ for case, test, expected, result in rows:
     lines.append(f"| `{case}` | `{test}` | {expected} | {mark} |")
 passed = sum(1 for row in rows if row[3] == "passed")
 lines += ["", f"{passed} of {len(rows)} cases pass.", ""]
-pathlib.Path("docs/CONFORMANCE.md").write_text("\n".join(lines))
+table = "\n".join(lines)
+document = pathlib.Path("docs/CONFORMANCE.md")
+if mode == "check":
+    if not document.exists() or document.read_text() != table:
+        print("docs/CONFORMANCE.md is not the table of this run: regenerate it with scripts/conformance-report.sh",
+              file=sys.stderr)
+        sys.exit(1)
+else:
+    document.write_text(table)
 print(f"docs/CONFORMANCE.md: {passed} of {len(rows)} cases pass")
 sys.exit(0 if passed == len(rows) else 1)
 PYTHON

@@ -10,3 +10,5 @@ swift build --build-tests
 # cooperative thread pool that the timing-sensitive unit tests share with them.
 swift test --skip-build --skip RelydIntegrationTests 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter RelydIntegrationTests 2>&1 | tee -a .build/test-output.txt
+# docs/CONFORMANCE.md is generated from the conformance cases above: fail when it no longer matches them.
+scripts/conformance-report.sh --check .build/test-output.txt
