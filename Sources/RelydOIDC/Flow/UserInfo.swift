@@ -12,9 +12,10 @@ public enum UserInfo {
 
     /// Fetches the claims for an access token, sent as a Bearer header (RFC 6750 2.1).
     ///
-    /// An OP that answers 401 with no Bearer `error` saw no token at all (RFC 6750 3.1): it does not read the header
-    /// field, so the token is sent once more as the form-encoded body parameter (RFC 6750 2.2). An OP that read the
-    /// token and refused it names an error, and gets no second try.
+    /// An OpenID Connect OP that answers 401 with no Bearer `error` saw no token at all (RFC 6750 3.1): it does not
+    /// read the header field, so the token is sent once more as the form-encoded body parameter (RFC 6750 2.2). An
+    /// OP that read the token and refused it names an error, and gets no second try; so does a plain OAuth 2.0
+    /// provider's user API, which is a GET-only REST resource (GitHub's `/user`).
     ///
     /// - Parameter expectedSubject: the `sub` of the ID token issued with this access token, when relyd knows it;
     ///   a different `sub` is a token substitution and fails with `userinfo_invalid` (Core 5.3.2).
@@ -33,7 +34,7 @@ public enum UserInfo {
         var response = try await http.send(HTTPRequest(url: endpoint, headers: [
             ("Authorization", "Bearer " + accessToken.revealed), accept,
         ]))
-        if response.status == 401, bearerError(response.header("www-authenticate")) == nil {
+        if response.status == 401, endpoints.issuesIDTokens, bearerError(response.header("www-authenticate")) == nil {
             response = try await http.send(HTTPRequest(
                 method: .post, url: endpoint,
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), accept],
