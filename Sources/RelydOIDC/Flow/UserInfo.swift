@@ -26,7 +26,7 @@ public enum UserInfo {
     ///   string `sub`; the errors of `verifySigned`.
     public static func fetch(accessToken: Secret, expectedSubject: String?, endpoints: ProviderEndpoints,
                              http: ProviderHTTPClient,
-                             verifySigned: SignedResponseVerifier? = nil) async throws -> [String: JSONValue] {
+                             verifySigned: SignedResponseVerifier?) async throws -> [String: JSONValue] {
         guard let endpoint = endpoints.userinfoEndpoint else {
             throw RelydError(.opUnsupported, "the OP has no userinfo_endpoint")
         }
