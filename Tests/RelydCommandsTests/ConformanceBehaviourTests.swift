@@ -70,6 +70,20 @@ import Testing
         #expect(response.errorCode == "op_response_invalid")
     }
 
+    /// Nor is an OP that answers an update of a dynamically registered site with none: the site stays as it was.
+    @Test func update_answeringNoneUnasked_isOPResponseInvalid_andTheSiteIsUnchanged() async throws {
+        let oxdID = try await harness.registerSite()
+        let before = await harness.send("get_site", ["oxd_id": .string(oxdID)])
+        let clientID = try #require(before.data["client_id"]?.stringValue)
+        harness.op.override(path: "/register/\(clientID)") { _ in
+            FakeOP.json(["client_id": .string(clientID), "client_secret": .string("rotated"),
+                         "id_token_signed_response_alg": .string("none")])
+        }
+        let update = await harness.send("update_site", ["oxd_id": .string(oxdID), "client_name": .string("shop")])
+        #expect(update.errorCode == "op_response_invalid")
+        #expect(await harness.send("get_site", ["oxd_id": .string(oxdID)]).data == before.data)
+    }
+
     /// Signed userinfo (application/jwt) is verified with the OP's keys and its claims returned.
     @Test func signedUserInfo_isVerified() async throws {
         harness.op.signingKey = try OPSigningKey(.es256, keyID: "ec-1")

@@ -71,11 +71,6 @@ public enum RegisterSiteHandler: CommandHandler {
             if client.tokenEndpointAuthMethod == "private_key_jwt" && signingKey == nil {
                 throw RelydError(.opResponseInvalid, "the OP registered private_key_jwt, which was not asked for")
             }
-            // Unsigned ID tokens only ever by the app's choice, never because the OP's answer says so.
-            if client.idTokenSignedResponseAlg == JWSAlgorithm.none.rawValue
-                && parameters.idTokenSignedResponseAlg != JWSAlgorithm.none.rawValue {
-                throw RelydError(.opResponseInvalid, "the OP registered unsigned ID tokens, which were not asked for")
-            }
         }
 
         let site = Site(
