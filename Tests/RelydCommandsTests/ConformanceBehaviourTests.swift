@@ -58,6 +58,27 @@ import Testing
         #expect(withSignature.errorCode == "id_token_invalid")
     }
 
+    /// update_site can opt a dynamically registered site in to unsigned ID tokens (the OP is told by RFC 7592), and
+    /// refuses an algorithm relyd does not know.
+    @Test func updateSite_toNone_optsInToUnsignedIDTokens() async throws {
+        _ = FakeClientRegistry(op: harness.op, clock: harness.clock)
+        harness.op.signingKey = try OPSigningKey(.none, keyID: nil)
+        let oxdID = try await harness.registerSite()
+        let refused = await harness.send("update_site", [
+            "oxd_id": .string(oxdID), "id_token_signed_response_alg": .string("XX256"),
+        ])
+        #expect(refused.errorCode == "invalid_parameter")
+        let updated = await harness.send("update_site", [
+            "oxd_id": .string(oxdID), "id_token_signed_response_alg": .string("none"),
+        ])
+        #expect(updated.data["id_token_signed_response_alg"] == .string("none"), "\(updated.raw)")
+        let (code, state) = try await harness.login(oxdID: oxdID)
+        let response = await harness.send("get_tokens_by_code", [
+            "oxd_id": .string(oxdID), "code": .string(code), "state": .string(state),
+        ])
+        #expect(response.isOK, "\(response.raw)")
+    }
+
     /// An OP that registers none for a site that did not ask for it is not believed.
     @Test func registration_answeringNoneUnasked_isOPResponseInvalid() async throws {
         harness.op.override(path: "/register") { _ in
