@@ -34,7 +34,11 @@ public struct OPSigningKey: Sendable {
         let name = "\(kind)-\(generation)"
         if let key = keys.withLock({ $0[name] }) { return key }
         let key = try PrivateKey(generating: kind)
-        return keys.withLock { $0[name, default: key] }
+        return keys.withLock { shared in
+            if let first = shared[name] { return first }  // another test made it meanwhile
+            shared[name] = key
+            return key
+        }
     }
 
     /// The public JWK with `use` sig, `alg` and the `kid` when there is one; nil for HS256 and `none`, which have
