@@ -16,3 +16,14 @@ public struct SystemWallClock: WallClock {
 public protocol RandomSource: Sendable {
     func bytes(_ count: Int) throws -> [UInt8]
 }
+
+/// Where elapsed time is measured (the latency of calls to the OP). Injected so that tests choose the durations.
+public protocol MonotonicClock: Sendable {
+    func now() -> ContinuousClock.Instant
+}
+
+/// The machine's monotonic clock, which wall-clock changes do not move.
+public struct SystemMonotonicClock: MonotonicClock {
+    public init() {}
+    public func now() -> ContinuousClock.Instant { .now }
+}

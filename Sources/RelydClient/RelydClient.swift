@@ -187,7 +187,7 @@ public final class RelydClient: Sendable {
         try await send(Health.self, NoParameters())
     }
 
-    /// `stats`: uptime, requests and errors per command, connections and store size.
+    /// `stats`: uptime, requests and errors per command, connections, store size, OP call latencies, cache hit rates.
     public func stats() async throws(RelydClientError) -> Stats.Result {
         try await send(Stats.self, NoParameters())
     }

@@ -22,6 +22,8 @@ public struct CommandContext: Sendable {
     public let commandStatistics = CommandStatistics()
     /// The daemon's connection and store figures for `stats`.
     public var operations = OperationalProbes()
+    /// Calls to the OPs, timed by the ``MeasuringTransport`` the daemon wraps around its transport.
+    public var opCalls = OPCallStatistics()
 
     public init(store: any SiteStore, environment: OIDCEnvironment, version: String) {
         self.store = store

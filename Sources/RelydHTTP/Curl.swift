@@ -104,14 +104,35 @@ public final class CurlTransport: HTTPTransport {
         }
     }
 
+    /// The configuration at creation; ``timeouts`` may have changed since.
     public let configuration: Configuration
     private let engine: CurlEngine
+    private let currentTimeouts: TimeoutsBox
+
+    /// The connect and total timeouts of requests, in milliseconds. Sent requests keep the ones they started with.
+    public struct Timeouts: Sendable, Equatable {
+        public var connectMilliseconds: Int
+        public var totalMilliseconds: Int
+
+        public init(connectMilliseconds: Int, totalMilliseconds: Int) {
+            self.connectMilliseconds = connectMilliseconds
+            self.totalMilliseconds = totalMilliseconds
+        }
+    }
+
+    /// The timeouts new requests get; the daemon changes them on SIGHUP.
+    public var timeouts: Timeouts {
+        get { currentTimeouts.value }
+        set { currentTimeouts.value = newValue }
+    }
 
     /// Starts the transport's background thread. If libcurl cannot be initialised, the transport still exists but
     /// every request fails with `.unreachable`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.engine = CurlEngine(configuration: configuration)
+        self.currentTimeouts = TimeoutsBox(Timeouts(connectMilliseconds: configuration.connectTimeoutMilliseconds,
+                                                    totalMilliseconds: configuration.totalTimeoutMilliseconds))
     }
 
     deinit {
@@ -120,7 +141,7 @@ public final class CurlTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest) async throws(HTTPTransportError) -> HTTPResponse {
-        let transfer = try Transfer(request: request, configuration: configuration)
+        let transfer = try Transfer(request: request, configuration: configuration, timeouts: timeouts)
         let engine = self.engine
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Transfer.Outcome, Never>) in
@@ -162,6 +183,7 @@ private final class Transfer: @unchecked Sendable {
     let body: Data?
     let maxResponseBytes: Int
     let maxHeaderBytes: Int
+    let timeouts: CurlTransport.Timeouts
 
     // Guarded by CurlEngine.lock.
     var continuation: CheckedContinuation<Outcome, Never>?
@@ -177,7 +199,8 @@ private final class Transfer: @unchecked Sendable {
     var bodyTooLarge = false
     var headersTooLarge = false
 
-    init(request: HTTPRequest, configuration: CurlTransport.Configuration) throws(HTTPTransportError) {
+    init(request: HTTPRequest, configuration: CurlTransport.Configuration,
+         timeouts: CurlTransport.Timeouts) throws(HTTPTransportError) {
         let scheme = request.url.scheme?.lowercased() ?? ""
         guard scheme == "http" || scheme == "https" else {
             throw .schemeNotAllowed(scheme.isEmpty ? "URL without a scheme" : "scheme \(scheme) is not allowed")
@@ -201,6 +224,7 @@ private final class Transfer: @unchecked Sendable {
         self.body = request.body
         self.maxResponseBytes = max(0, configuration.maxResponseBytes)
         self.maxHeaderBytes = max(0, configuration.maxHeaderBytes)
+        self.timeouts = timeouts
     }
 
     /// RFC 9110 token characters.
@@ -455,8 +479,8 @@ private final class CurlEngine: @unchecked Sendable {
         long(CURLOPT_FOLLOWLOCATION, 0)
         long(CURLOPT_NOSIGNAL, 1)
         string(CURLOPT_PROXY, "")  // ignore proxy environment variables
-        long(CURLOPT_CONNECTTIMEOUT_MS, max(1, configuration.connectTimeoutMilliseconds))
-        long(CURLOPT_TIMEOUT_MS, max(1, configuration.totalTimeoutMilliseconds))
+        long(CURLOPT_CONNECTTIMEOUT_MS, max(1, transfer.timeouts.connectMilliseconds))
+        long(CURLOPT_TIMEOUT_MS, max(1, transfer.timeouts.totalMilliseconds))
         check(relyd_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(transfer.maxResponseBytes)))
         long(CURLOPT_SSL_VERIFYPEER, 1)
         long(CURLOPT_SSL_VERIFYHOST, 2)
@@ -570,4 +594,17 @@ private func describe(_ code: CURLcode, errorBuffer: UnsafeMutablePointer<CChar>
     let trimmed = detail.trimmingCharacters(in: .whitespacesAndNewlines)
     return trimmed.isEmpty || trimmed == summary ? "\(summary) (curl \(code.rawValue))"
         : "\(summary) (curl \(code.rawValue)): \(trimmed)"
+}
+
+/// The transport's current timeouts, read by every `send` and replaced on SIGHUP.
+private final class TimeoutsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: CurlTransport.Timeouts
+
+    init(_ timeouts: CurlTransport.Timeouts) { stored = timeouts }
+
+    var value: CurlTransport.Timeouts {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }

@@ -56,4 +56,14 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     /// The peer's uid and primary gid are not in the daemon's `allowed_uids` / `allowed_gids`, or the command
     /// changes sites and the peer is not in `admin_uids` / `admin_gids`. Nothing was done.
     case accessDenied = "access_denied"
+
+    // The connection's limits. The response's `id` is null: the daemon answers without reading the request.
+    /// The daemon already serves `max_connections` connections, or `max_connections_per_uid` of the peer's uid.
+    /// Sent once on the new connection, which is then closed.
+    case tooManyConnections = "too_many_connections"
+    /// The connection sent requests faster than `requests_per_second` (beyond `request_burst`). That request was
+    /// not run; the connection stays usable.
+    case rateLimited = "rate_limited"
+    /// The connection sent no request for `idle_timeout_seconds`. Sent unasked, then the connection is closed.
+    case idleTimeout = "idle_timeout"
 }

@@ -8,6 +8,8 @@ public struct Configuration: Sendable, Equatable {
     public var socketPath = ".relyd/relyd.sock"
     /// The socket file's mode: owner and group may connect.
     public var socketMode: UInt32 = 0o660
+    /// The group given the socket file when relyd binds it (a gid; the file accepts a name); nil: the process's.
+    public var socketGroup: UInt32?
     /// Where the store lives (the SQLite database). Created 0700 when missing.
     public var stateDirectory = ".relyd"
     public var logLevel: LogLevel = .info
@@ -23,6 +25,12 @@ public struct Configuration: Sendable, Equatable {
     public var metadataCacheSeconds = 3600
     public var maxLineBytes = 64 * 1024
     public var maxConnections = 1024
+    public var maxConnectionsPerUID = 256
+    /// Seconds without a request after which a connection is closed; 0: never.
+    public var idleTimeoutSeconds = 300
+    /// Requests per second per connection, on average, beyond `requestBurst` at once; 0: unlimited.
+    public var requestsPerSecond = 0
+    public var requestBurst = 100
     /// How long SIGTERM waits for requests in flight before closing connections.
     public var shutdownDrainSeconds = 10
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.

@@ -14,6 +14,7 @@ extension ConfigurationFile {
         let values: [String: String] = [
             "socket_path": c.socketPath,
             "socket_mode": "0" + String(c.socketMode, radix: 8),
+            "socket_group": c.socketGroup.map(String.init) ?? "",
             "state_dir": c.stateDirectory,
             "log_level": c.logLevel.name,
             "ca_file": c.caFile ?? "",
@@ -27,6 +28,10 @@ extension ConfigurationFile {
             "max_line_bytes": String(c.maxLineBytes),
             "max_connections": String(c.maxConnections),
             "shutdown_drain_seconds": String(c.shutdownDrainSeconds),
+            "max_connections_per_uid": String(c.maxConnectionsPerUID),
+            "idle_timeout_seconds": String(c.idleTimeoutSeconds),
+            "requests_per_second": String(c.requestsPerSecond),
+            "request_burst": String(c.requestBurst),
             "allowed_op_hosts": c.allowedOPHosts.configurationValue,
             "allowed_uids": ids(c.allowedUIDs),
             "allowed_gids": ids(c.allowedGIDs),

@@ -34,6 +34,17 @@ public enum ConfigurationFile {
             }
             config.socketMode = mode
         },
+        Key(name: "socket_group") { config, value throws(Reason) in
+            if value.isEmpty {
+                config.socketGroup = nil
+            } else if let gid = UInt32(value) {
+                config.socketGroup = gid
+            } else if let gid = Syscall.groupID(named: value) {
+                config.socketGroup = gid
+            } else {
+                throw Reason("names no group: '\(value)' is neither a gid nor a group name this host knows")
+            }
+        },
         Key(name: "state_dir") { config, value throws(Reason) in config.stateDirectory = try path(value) },
         Key(name: "log_level") { config, value throws(Reason) in
             guard let level = LogLevel(name: value) else {
@@ -66,6 +77,18 @@ public enum ConfigurationFile {
         },
         Key(name: "max_connections") { config, value throws(Reason) in
             config.maxConnections = try integer(value, 1...100_000)
+        },
+        Key(name: "max_connections_per_uid") { config, value throws(Reason) in
+            config.maxConnectionsPerUID = try integer(value, 1...100_000)
+        },
+        Key(name: "idle_timeout_seconds") { config, value throws(Reason) in
+            config.idleTimeoutSeconds = try integer(value, 0...86_400)
+        },
+        Key(name: "requests_per_second") { config, value throws(Reason) in
+            config.requestsPerSecond = try integer(value, 0...1_000_000)
+        },
+        Key(name: "request_burst") { config, value throws(Reason) in
+            config.requestBurst = try integer(value, 1...1_000_000)
         },
         Key(name: "shutdown_drain_seconds") { config, value throws(Reason) in
             config.shutdownDrainSeconds = try integer(value, 0...3600)

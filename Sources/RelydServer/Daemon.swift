@@ -50,20 +50,32 @@ public final class Daemon: Sendable {
         settings.allowHTTPLoopback = configuration.allowHTTPLoopback
         settings.metadataCacheLifetime = TimeInterval(configuration.metadataCacheSeconds)
         settings.allowedOPHosts = configuration.allowedOPHosts
-        let environment = OIDCEnvironment(settings: settings, transport: transport, clock: SystemWallClock(),
+        let opCalls = OPCallStatistics()
+        let measured = MeasuringTransport(wrapping: transport, statistics: opCalls, clock: SystemMonotonicClock())
+        let environment = OIDCEnvironment(settings: settings, transport: measured, clock: SystemWallClock(),
                                           random: OpenSSLRandom(), logger: logger)
         let serverReference = Locked<SocketServer?>(nil)
         var context = CommandContext(store: store, environment: environment, version: Self.version)
+        context.opCalls = opCalls
         context.operations = OperationalProbes.daemon(server: serverReference,
                                                       stateDirectory: configuration.stateDirectory)
         let dispatcher = Dispatcher(context: context, access: access)
-        let serverConfiguration = SocketServerConfiguration(
+        notifier = SystemdNotifier(logger: logger)
+        let limits = configuration.connectionLimits
+        var serverConfiguration = SocketServerConfiguration(
             socketPath: configuration.socketPath, socketMode: mode_t(configuration.socketMode),
-            maxLineBytes: configuration.maxLineBytes, maxConnections: configuration.maxConnections)
+            socketGroup: configuration.socketGroup.map { gid_t($0) }, maxLineBytes: configuration.maxLineBytes,
+            maxConnections: limits.maxConnections, maxConnectionsPerUID: limits.maxConnectionsPerUID,
+            idleTimeout: limits.idleTimeout, requestRate: limits.requestRate)
+        serverConfiguration.heartbeat = notifier.watchdogHeartbeat
+        if let interval = notifier.watchdogHeartbeat?.interval {
+            logger.info("systemd watchdog keep-alives from the event loop",
+                        ("watchdog.interval_ms", String(interval.components.seconds * 1000
+                                                        + interval.components.attoseconds / 1_000_000_000_000_000)))
+        }
         let handler = DispatchingLineHandler(dispatcher: dispatcher)
         // systemd socket activation: serve the socket passed as fd 3, else bind the configured path.
         activation = SocketActivation.takeFromProcessEnvironment()
-        notifier = SystemdNotifier(logger: logger)
         if let descriptor = activation.listeningDescriptor {
             for extra in activation.extraDescriptors { Syscall.close(extra) }
             server = try SocketServer(adoptingListeningDescriptor: descriptor, configuration: serverConfiguration,
@@ -95,7 +107,8 @@ public final class Daemon: Sendable {
                 Task {
                     logger.notice("shutting down", ("signal", String(number)))
                     notifier.stopping(status: "relyd stopping")
-                    await server.stop(drainTimeout: .seconds(configuration.shutdownDrainSeconds))
+                    let drain = running.withLock { $0.shutdownDrainSeconds }
+                    await server.stop(drainTimeout: .seconds(drain))
                     await store.close()
                     transport.shutdown()
                     logger.notice("stopped")
@@ -116,7 +129,7 @@ public final class Daemon: Sendable {
             try server.start()
         } catch {
             logger.error("cannot listen", ("socket.path", configuration.socketPath), ("error.detail", "\(error)"))
-            return 1
+            return (error as? SocketError)?.isConfigurationProblem == true ? 78 : 1  // EX_CONFIG, as check-config
         }
         let activated = activation.listeningDescriptor != nil
         logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
@@ -148,7 +161,12 @@ public final class Daemon: Sendable {
             logger.notice("SIGHUP ignored: relyd runs without a configuration file")
             return
         }
-        running.withLock { $0 = reload.apply(running: $0, access: access, logger: logger) }
+        let targets = ConfigurationReload.Targets(
+            access: access, applyLimits: server.updateLimits,
+            applyOPTimeouts: { [transport] connect, total in
+                transport.timeouts = CurlTransport.Timeouts(connectMilliseconds: connect, totalMilliseconds: total)
+            })
+        running.withLock { $0 = reload.apply(running: $0, to: targets, logger: logger) }
     }
 }
 

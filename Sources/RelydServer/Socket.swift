@@ -34,6 +34,11 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     case alreadyStarted
     /// The parent directory of the socket path is missing and so is its own parent (relyd creates one level only).
     case parentDirectoryMissing(path: String)
+    /// The socket's directory would let someone else replace or hijack the socket: see
+    /// ``Syscall/unsafeDirectoryReason(mode:owner:ourUID:)``.
+    case unsafeSocketDirectory(path: String, reason: String)
+    /// The socket file could not be given the configured group (relyd's user is not a member of it).
+    case socketGroupRefused(path: String, group: UInt32, errno: Int32)
 
     public var description: String {
         switch self {
@@ -53,6 +58,18 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the socket server was already started"
         case .parentDirectoryMissing(let path):
             return "the directory that should contain the socket's directory does not exist: \(path)"
+        case .unsafeSocketDirectory(let path, let reason):
+            return "refusing to create the socket in \(path): it \(reason)"
+        case .socketGroupRefused(let path, let group, let code):
+            return "cannot give \(path) the group \(group): \(String(cString: strerror(code))) (errno \(code))"
+        }
+    }
+
+    /// Whether the configuration must change for the start to succeed (relyd then exits 78, as check-config).
+    public var isConfigurationProblem: Bool {
+        switch self {
+        case .unsafeSocketDirectory, .socketGroupRefused, .pathTooLong, .notASocket: true
+        default: false
         }
     }
 
@@ -155,6 +172,12 @@ enum Syscall {
         _ = Glibc.close(fd)
     }
 
+    /// Ends the sending side of `fd` (the peer reads end of file after what was sent), ignoring errors. The
+    /// corresponding C function is `shutdown` with `SHUT_WR`.
+    static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// A new non-blocking, close-on-exec Unix stream socket. The corresponding C function is `socket`.
     static func unixStreamSocket() throws(SocketError) -> Int32 {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
@@ -184,11 +207,12 @@ enum Syscall {
     ///
     /// - Returns: the non-blocking, close-on-exec listening descriptor and the identity of the file bound.
     static func makeListeningSocket(
-        path: String, mode: mode_t, backlog: Int32
+        path: String, mode: mode_t, group: gid_t?, backlog: Int32
     ) throws(SocketError) -> (descriptor: Int32, identity: SocketFileIdentity) {
         try validateSocketPath(path)
-        try removeStaleSocket(at: path)
         try createParentDirectoryIfMissing(of: path)
+        try checkSocketDirectory(of: path)
+        try removeStaleSocket(at: path)
 
         let fd = try unixStreamSocket()
         var bound = false
@@ -206,6 +230,10 @@ enum Syscall {
             umask(previousMask)
             _ = try bindCall.get(function: "bind", path: path)
             bound = true
+            if let group {
+                let changed = retryingUnchecked { chown(path, uid_t.max, group) }
+                if changed.value < 0 { throw .socketGroupRefused(path: path, group: group, errno: changed.errno) }
+            }
             try retrying("chmod", path: path) { chmod(path, mode) }
             let identity = try fileIdentity(path)
             try retrying("listen", path: path) { Glibc.listen(fd, backlog) }
@@ -268,12 +296,50 @@ enum Syscall {
         }
     }
 
+    /// The directory holding `path`: "/" for a file at the root, "." for a bare name.
+    private static func parentDirectory(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        guard slash > 0 else { return "/" }
+        bytes.removeSubrange(slash...)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Refuses a socket directory where another user could swap the socket for their own.
+    private static func checkSocketDirectory(of path: String) throws(SocketError) {
+        let parent = parentDirectory(of: path)
+        var status = stat()
+        try retrying("stat", path: parent) { stat(parent, &status) }
+        if let reason = unsafeDirectoryReason(mode: status.st_mode, owner: status.st_uid, ourUID: geteuid()) {
+            throw .unsafeSocketDirectory(path: parent, reason: reason)
+        }
+    }
+
+    /// Why a directory with this mode and owner is unsafe for relyd's socket, or nil when it is safe. A
+    /// world-writable directory without the sticky bit lets anyone rename the socket away and put theirs in its
+    /// place; a directory owned by another non-root user lets that user do the same.
+    static func unsafeDirectoryReason(mode: mode_t, owner: uid_t, ourUID: uid_t) -> String? {
+        if mode & S_IWOTH != 0 && mode & S_ISVTX == 0 { return "is world-writable without the sticky bit" }
+        if owner != 0 && owner != ourUID { return "is owned by uid \(owner), neither root nor relyd's user" }
+        return nil
+    }
+
+    /// The gid of group `name`, or nil when this host has no such group. The corresponding C function is
+    /// `getgrnam_r`.
+    static func groupID(named name: String) -> UInt32? {
+        var group = Glibc.group()
+        var found: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16 * 1024)
+        let result = getgrnam_r(name, &group, &buffer, buffer.count, &found)
+        guard result == 0, found != nil else { return nil }
+        return group.gr_gid
+    }
+
     /// Creates the socket's directory with mode 0750 when it is missing; only that last component.
     private static func createParentDirectoryIfMissing(of path: String) throws(SocketError) {
-        var bytes = Array(path.utf8)
-        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")), slash > 0 else { return }
-        bytes.removeSubrange(slash...)
-        let parent = String(decoding: bytes, as: UTF8.self)
+        guard path.utf8.contains(UInt8(ascii: "/")) else { return }
+        let parent = parentDirectory(of: path)
+        if parent == "/" { return }
         var status = stat()
         let existing = retryingUnchecked { stat(parent, &status) }
         if existing.value == 0 { return }  // exists (if it is not a directory, bind reports ENOTDIR)
@@ -288,6 +354,9 @@ enum Syscall {
             default: throw .system(function: "mkdir", errno: made.errno, path: parent)
             }
         }
+        // The umask is process-wide and `bind` narrows it for a moment: set the mode explicitly, whatever another
+        // thread's bind did to it meanwhile.
+        try retrying("chmod", path: parent) { chmod(parent, 0o750) }
     }
 
     /// Device and inode of the file at `path` (not following a symlink). The corresponding C function is `lstat`.

@@ -41,10 +41,23 @@ public struct SocketServerConfiguration: Sendable {
     public var socketPath: String
     /// The socket file's mode, set with `chmod` after `bind`. Ignored for an adopted descriptor.
     public var socketMode: mode_t
+    /// The socket file's group, set with `chown` after `bind`; nil: the process's. Ignored for an adopted
+    /// descriptor. Binding refuses a directory another user could write to (see ``SocketError``).
+    public var socketGroup: gid_t?
     /// The longest request line accepted, terminator excluded; a longer one is answered `request_too_large`.
     public var maxLineBytes: Int
-    /// Connections open at once; one more is accepted, closed at once and logged at warning.
+    /// Connections open at once; one more is accepted, answered `too_many_connections`, closed and logged.
+    /// SIGHUP may change it (``SocketServer/updateLimits(_:)``), as every field of ``ConnectionLimits``.
     public var maxConnections: Int
+    /// Connections open at once from one uid; one more is refused as over `maxConnections`.
+    public var maxConnectionsPerUID: Int
+    /// A connection with no request for this long is sent `idle_timeout` and closed; nil: never.
+    public var idleTimeout: Duration?
+    /// Requests per second allowed on one connection, on average; nil: unlimited. See ``RequestRate``.
+    public var requestRate: RequestRate?
+    /// Called from the event-loop thread at least every `interval` while the loop runs, so that the systemd
+    /// watchdog learns that the loop itself turns, not merely that the process is alive.
+    public var heartbeat: Heartbeat?
     /// Requests queued or in flight per connection before the server stops reading it until it catches up.
     public var maxPipelinedRequestsPerConnection: Int
     /// Unsent response bytes per connection beyond which the server stops reading it and holds back its next
@@ -54,17 +67,95 @@ public struct SocketServerConfiguration: Sendable {
     public init(
         socketPath: String,
         socketMode: mode_t = 0o660,
+        socketGroup: gid_t? = nil,
         maxLineBytes: Int = 65536,
         maxConnections: Int = 1024,
+        maxConnectionsPerUID: Int = 1024,
+        idleTimeout: Duration? = nil,
+        requestRate: RequestRate? = nil,
+        heartbeat: Heartbeat? = nil,
         maxPipelinedRequestsPerConnection: Int = 64,
         maxOutboxBytes: Int = 1 << 20
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
+        self.socketGroup = socketGroup
         self.maxLineBytes = maxLineBytes
         self.maxConnections = maxConnections
+        self.maxConnectionsPerUID = maxConnectionsPerUID
+        self.idleTimeout = idleTimeout
+        self.requestRate = requestRate
+        self.heartbeat = heartbeat
         self.maxPipelinedRequestsPerConnection = maxPipelinedRequestsPerConnection
         self.maxOutboxBytes = maxOutboxBytes
+    }
+
+    /// The limits as configured at start.
+    public var limits: ConnectionLimits {
+        ConnectionLimits(maxConnections: maxConnections, maxConnectionsPerUID: maxConnectionsPerUID,
+                         idleTimeout: idleTimeout, requestRate: requestRate)
+    }
+}
+
+/// The connection limits, which SIGHUP may change while the server runs.
+public struct ConnectionLimits: Sendable, Equatable {
+    public var maxConnections: Int
+    public var maxConnectionsPerUID: Int
+    public var idleTimeout: Duration?
+    public var requestRate: RequestRate?
+
+    public init(maxConnections: Int, maxConnectionsPerUID: Int, idleTimeout: Duration?, requestRate: RequestRate?) {
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerUID = maxConnectionsPerUID
+        self.idleTimeout = idleTimeout
+        self.requestRate = requestRate
+    }
+}
+
+/// A per-connection request rate: `perSecond` on average, with up to `burst` requests at once.
+public struct RequestRate: Sendable, Equatable {
+    public var perSecond: Int
+    public var burst: Int
+
+    public init(perSecond: Int, burst: Int) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+}
+
+/// A periodic call made by the event loop itself; see ``SocketServerConfiguration/heartbeat``.
+public struct Heartbeat: Sendable {
+    public var interval: Duration
+    public var beat: @Sendable () -> Void
+
+    public init(interval: Duration, beat: @escaping @Sendable () -> Void) {
+        self.interval = interval
+        self.beat = beat
+    }
+}
+
+/// A token bucket: a request takes a token; tokens come back at `perSecond` up to `burst`. Pure, so that tests
+/// drive it with chosen instants.
+struct RequestRateLimiter {
+    private var tokens: Double?
+    private var updatedAt: ContinuousClock.Instant?
+
+    /// Whether a request arriving at `now` is within `rate`; if so it takes its token.
+    mutating func admit(at now: ContinuousClock.Instant, rate: RequestRate) -> Bool {
+        let burst = Double(max(1, rate.burst))
+        var available = tokens ?? burst
+        if let updatedAt {
+            let (seconds, attoseconds) = (now - updatedAt).components
+            let elapsed = max(0, Double(seconds) + Double(attoseconds) / 1e18)
+            available = min(burst, available + elapsed * Double(rate.perSecond))
+        }
+        updatedAt = now
+        guard available >= 1 else {
+            tokens = available
+            return false
+        }
+        tokens = available - 1
+        return true
     }
 }
 
@@ -78,9 +169,15 @@ public struct SocketServerConfiguration: Sendable {
 /// - One response line per request line, in request order per connection. Empty lines are ignored; CRLF is accepted.
 /// - A line longer than `maxLineBytes` gets `request_too_large` (`id` null) in its place, and the connection stays
 ///   usable: the bytes up to the next `"\n"` are discarded.
-/// - Over `maxConnections`, a new connection is accepted and closed immediately (no response line: there is no
-///   error code for it), and a warning is logged. A closed connection whose request is still running counts until
-///   that request ends.
+/// - Over `maxConnections` (or `maxConnectionsPerUID` for the peer's uid), a new connection is accepted, sent one
+///   `too_many_connections` line (`id` null) and end of file, and a warning is logged. Its descriptor stays open,
+///   unread, for `refusalLinger` (up to `maxLingeringRefusals` of them), so that a client that writes its
+///   request before reading does not fail with EPIPE and miss the line. A closed connection whose request is
+///   still running counts until that request ends.
+/// - A line over the connection's `requestRate` is answered `rate_limited` (`id` null) in its place, without
+///   running it; the connection stays usable.
+/// - A connection with nothing queued, in flight or unsent for `idleTimeout` is sent one `idle_timeout` line
+///   (`id` null) and closed.
 /// - A client that shuts down its write side still gets every response, then the server closes. A client that
 ///   disconnects with a request in flight: that handler call still finishes and its result is discarded; requests
 ///   it had queued behind it are dropped unstarted; the descriptor is closed exactly once, at once.
@@ -92,6 +189,8 @@ public final class SocketServer: Sendable {
     let adoptedDescriptor: Int32?
     let inbox = LoopInbox()
     let statisticsState = Locked(Statistics())
+    /// The limits in force; the loop reads them every turn.
+    let limitsState: Locked<ConnectionLimits>
     private let lifecycle = Locked(Lifecycle())
 
     private struct Lifecycle {
@@ -118,6 +217,7 @@ public final class SocketServer: Sendable {
         self.handler = handler
         self.logger = logger
         self.adoptedDescriptor = nil
+        self.limitsState = Locked(configuration.limits)
     }
 
     /// A server that serves an inherited, already-listening Unix stream socket (systemd socket activation).
@@ -133,6 +233,7 @@ public final class SocketServer: Sendable {
         self.handler = handler
         self.logger = logger
         self.adoptedDescriptor = fd
+        self.limitsState = Locked(configuration.limits)
     }
 
     deinit {
@@ -164,7 +265,8 @@ public final class SocketServer: Sendable {
                 listener = adoptedDescriptor
             } else {
                 let made = try Syscall.makeListeningSocket(
-                    path: configuration.socketPath, mode: configuration.socketMode, backlog: 1024)
+                    path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup,
+                    backlog: 1024)
                 listener = made.descriptor
                 identity = made.identity
             }
@@ -243,6 +345,15 @@ public final class SocketServer: Sendable {
         }
     }
 
+    /// The limits in force.
+    public var limits: ConnectionLimits { limitsState.withLock { $0 } }
+
+    /// Replaces the limits (SIGHUP). Connections over a lowered connection limit stay open; new ones are refused.
+    public func updateLimits(_ limits: ConnectionLimits) {
+        limitsState.withLock { $0 = limits }
+        inbox.wake()
+    }
+
     /// Called once by the loop thread as it ends.
     func loopDidExit() {
         let waiters = lifecycle.withLock { state in state.markLoopExited() }
@@ -264,8 +375,12 @@ public final class SocketServer: Sendable {
         var peakUnsentBytes = 0
         /// Connections accepted and served since start.
         var acceptedConnections = 0
-        /// Connections accepted and closed at once because `maxConnections` were open.
+        /// Connections accepted and closed at once because `maxConnections` (or the per-uid limit) were open.
         var refusedConnections = 0
+        /// Request lines answered `rate_limited`.
+        var rateLimitedRequests = 0
+        /// Connections closed for being idle.
+        var idleClosedConnections = 0
     }
 
     var statistics: Statistics { statisticsState.withLock { $0 } }
@@ -304,6 +419,11 @@ final class LoopInbox: Sendable {
             state.dirty.append(id)
             Self.wake(&state)
         }
+    }
+
+    /// Wakes the loop with no news, so that it rereads the server's limits.
+    func wake() {
+        state.withLock { Self.wake(&$0) }
     }
 
     func requestStop(deadline: ContinuousClock.Instant) {
@@ -396,7 +516,7 @@ final class Connection {
     let fd: Int32
     let peer: PeerCredentials
     let shared: ConnectionShared
-    let continuation: AsyncStream<LineFramer.Frame>.Continuation
+    let continuation: AsyncStream<ConnectionInput>.Continuation
     let logger: Logger
     var task: Task<Void, Never>?
     var framer: LineFramer
@@ -408,10 +528,13 @@ final class Connection {
     /// No more reads: end of file, a stop, or the descriptor is closed. The task's stream is finished.
     var readingStopped = false
     var descriptorOpen = true
+    /// When the loop last had something to do for this connection; the idle timeout counts from here.
+    var lastActiveAt = ContinuousClock.now
+    var rateLimiter = RequestRateLimiter()
 
     init(
         id: UInt64, fd: Int32, peer: PeerCredentials, maxLineBytes: Int, interest: UInt32,
-        continuation: AsyncStream<LineFramer.Frame>.Continuation, logger: Logger
+        continuation: AsyncStream<ConnectionInput>.Continuation, logger: Logger
     ) {
         self.id = id
         self.fd = fd
@@ -426,6 +549,12 @@ final class Connection {
     var unsentInWriteBuffer: Int { writeBuffer.count - writeOffset }
 }
 
+/// What the loop hands a connection's task: a request line to answer, or an error to send in its place.
+enum ConnectionInput: Sendable {
+    case line([UInt8])
+    case refusal(RelydError)
+}
+
 /// The loop thread's state and code.
 ///
 /// `@unchecked Sendable` invariant: `start()` builds it and hands it to the loop thread's closure; from then on only
@@ -437,6 +566,12 @@ final class EventLoop: @unchecked Sendable {
     static let readChunk = 64 * 1024
     static let maxEvents = 256
     static let acceptPause: Duration = .milliseconds(100)
+    /// The first idle check after the timeout is set comes no later than this, so that a connection opened just
+    /// before a SIGHUP that lowers the timeout does not wait for the old one.
+    static let idleCheckLimit: Duration = .seconds(1)
+    static let refusalLinger: Duration = .seconds(1)
+    /// Refused connections kept open at once; under a storm of them, further ones are closed at once.
+    static let maxLingeringRefusals = 64
 
     let server: SocketServer
     let configuration: SocketServerConfiguration
@@ -450,6 +585,15 @@ final class EventLoop: @unchecked Sendable {
     var stopDeadline: ContinuousClock.Instant?
     var acceptResumesAt: ContinuousClock.Instant?
     var statistics = SocketServer.Statistics()
+    /// Tracked connections per peer uid, for `maxConnectionsPerUID`.
+    var connectionsPerUID: [UInt32: Int] = [:]
+    /// The limits in force this turn, read from the server at the start of each.
+    var limits: ConnectionLimits
+    /// When to look for idle connections next; nil without an idle timeout.
+    var idleCheckAt: ContinuousClock.Instant?
+    var heartbeatAt: ContinuousClock.Instant?
+    /// Refused connections, told so and shut for writing, to close when their linger ends (earliest first).
+    var lingeringRefusals: [(fd: Int32, closeAt: ContinuousClock.Instant)] = []
 
     init(server: SocketServer, epfd: Int32, wakeFD: Int32, listener: Int32, listenerIdentity: SocketFileIdentity?) {
         self.server = server
@@ -458,6 +602,7 @@ final class EventLoop: @unchecked Sendable {
         self.wakeFD = wakeFD
         self.listener = listener
         self.listenerIdentity = listenerIdentity
+        self.limits = server.limits
     }
 
     var logger: Logger { server.logger }
@@ -472,7 +617,11 @@ final class EventLoop: @unchecked Sendable {
         }
         while true {
             if let stopDeadline, connections.isEmpty || ContinuousClock.now >= stopDeadline { break }
+            beatIfDue()
+            refreshLimits()
             resumeAcceptingIfDue()
+            closeIdleConnectionsIfDue()
+            closeLingeringRefusalsIfDue()
             let count: Int
             do {
                 count = try Syscall.epollWait(epfd, into: events, timeoutMilliseconds: nextTimeout())
@@ -503,6 +652,9 @@ final class EventLoop: @unchecked Sendable {
         var deadlines: [ContinuousClock.Instant] = []
         if let stopDeadline { deadlines.append(stopDeadline) }
         if let acceptResumesAt { deadlines.append(acceptResumesAt) }
+        if let idleCheckAt { deadlines.append(idleCheckAt) }
+        if let heartbeatAt { deadlines.append(heartbeatAt) }
+        if let lingering = lingeringRefusals.first { deadlines.append(lingering.closeAt) }
         guard let earliest = deadlines.min() else { return -1 }
         let remaining = earliest - ContinuousClock.now
         if remaining <= .zero { return 0 }
@@ -511,10 +663,75 @@ final class EventLoop: @unchecked Sendable {
         return Int32(clamping: milliseconds)
     }
 
+    // MARK: Heartbeat, limits and idle connections
+
+    private func beatIfDue() {
+        guard let heartbeat = configuration.heartbeat else { return }
+        let now = ContinuousClock.now
+        if let heartbeatAt, now < heartbeatAt { return }
+        heartbeat.beat()
+        heartbeatAt = now + heartbeat.interval
+    }
+
+    private func refreshLimits() {
+        let current = server.limits
+        guard current != limits else { return }
+        if current.idleTimeout != limits.idleTimeout {
+            idleCheckAt = current.idleTimeout.map { ContinuousClock.now + min($0, Self.idleCheckLimit) }
+        }
+        limits = current
+    }
+
+    /// Closes connections that have been idle for the timeout, and schedules the next check at the earliest
+    /// moment another one could become idle.
+    private func closeIdleConnectionsIfDue() {
+        guard let idleTimeout = limits.idleTimeout, stopDeadline == nil else {
+            idleCheckAt = nil
+            return
+        }
+        let now = ContinuousClock.now
+        guard let idleCheckAt, now >= idleCheckAt else {
+            if self.idleCheckAt == nil { self.idleCheckAt = now + idleTimeout }
+            return
+        }
+        var next = now + idleTimeout
+        for connection in Array(connections.values) where connection.descriptorOpen {
+            let busy = connection.shared.state.withLock { $0.pending > 0 || $0.unsentBytes > 0 }
+            if busy { connection.lastActiveAt = now }
+            let idleAt = connection.lastActiveAt + idleTimeout
+            if idleAt <= now {
+                statistics.idleClosedConnections += 1
+                refuse(connection.fd, RelydError(.idleTimeout, "no request for \(idleTimeout); connection closed"))
+                close(connection, reason: "idle")
+                service(connection)
+            } else {
+                next = min(next, idleAt)
+            }
+        }
+        self.idleCheckAt = next
+    }
+
+    private func closeLingeringRefusalsIfDue() {
+        let now = ContinuousClock.now
+        while let first = lingeringRefusals.first, first.closeAt <= now || stopDeadline != nil {
+            Syscall.close(first.fd)
+            lingeringRefusals.removeFirst()
+        }
+    }
+
+    /// Sends one error line on a connection about to be closed, without waiting: its send buffer is empty, so a
+    /// line this small fits, and a client that does not read loses only that line.
+    private func refuse(_ fd: Int32, _ error: RelydError) {
+        let line = ResponseWriter.failure(id: nil, error)
+        _ = try? line.withUnsafeBytes { try Syscall.send(fd, $0) }
+    }
+
     // MARK: Accepting
 
     private func acceptConnections() {
         guard let listener else { return }
+        // The wake-up that announced new limits may come in the same epoll batch as this connection, after it.
+        refreshLimits()
         for _ in 0..<64 {  // bounded, so a connection storm cannot starve established connections
             let fd: Int32
             do {
@@ -527,21 +744,34 @@ final class EventLoop: @unchecked Sendable {
                 pauseAccepting()
                 return
             }
-            // Counts closed connections whose last request is still running too, so a client that connects,
-            // queues slow requests and leaves, over and over, cannot pile up unbounded work.
-            guard connections.count < configuration.maxConnections else {
-                Syscall.close(fd)
-                statistics.refusedConnections += 1
-                logger.warning(
-                    "connection refused: too many connections", ("conn.max", "\(configuration.maxConnections)"))
-                continue
-            }
             let peer: PeerCredentials
             do {
                 peer = try Syscall.peerCredentials(fd)
             } catch {
                 Syscall.close(fd)
                 logger.warning("connection dropped: no peer credentials", ("error", "\(error)"))
+                continue
+            }
+            // Counts closed connections whose last request is still running too, so a client that connects,
+            // queues slow requests and leaves, over and over, cannot pile up unbounded work.
+            let ofThisUID = connectionsPerUID[peer.uid, default: 0]
+            guard connections.count < limits.maxConnections, ofThisUID < limits.maxConnectionsPerUID else {
+                let perUID = connections.count < limits.maxConnections
+                refuse(fd, RelydError(.tooManyConnections, perUID
+                    ? "uid \(peer.uid) already has \(ofThisUID) connections open, the most allowed"
+                    : "the daemon already serves \(connections.count) connections, the most allowed"))
+                if lingeringRefusals.count < Self.maxLingeringRefusals {
+                    Syscall.shutdownWrite(fd)
+                    lingeringRefusals.append((fd, ContinuousClock.now + Self.refusalLinger))
+                } else {
+                    Syscall.close(fd)
+                }
+                statistics.refusedConnections += 1
+                logger.warning(
+                    "connection refused: too many connections", ("peer.uid", "\(peer.uid)"),
+                    ("peer.pid", "\(peer.pid)"),
+                    perUID ? ("conn.max_per_uid", "\(limits.maxConnectionsPerUID)")
+                           : ("conn.max", "\(limits.maxConnections)"))
                 continue
             }
             let id = nextID
@@ -553,21 +783,21 @@ final class EventLoop: @unchecked Sendable {
                 logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
                 continue
             }
-            let (stream, continuation) = AsyncStream.makeStream(of: LineFramer.Frame.self)
+            let (stream, continuation) = AsyncStream.makeStream(of: ConnectionInput.self)
             let connectionLogger = logger.with(
                 ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
             let connection = Connection(
                 id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
                 continuation: continuation, logger: connectionLogger)
             connections[id] = connection
+            connectionsPerUID[peer.uid, default: 0] += 1
             openConnections += 1
             statistics.acceptedConnections += 1
             connection.task = Task { [handler = server.handler, inbox = server.inbox, shared = connection.shared,
-                                      maxLineBytes = configuration.maxLineBytes,
                                       maxOutboxBytes = configuration.maxOutboxBytes] in
                 await Self.serve(
                     stream, shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
-                    maxLineBytes: maxLineBytes, maxOutboxBytes: maxOutboxBytes)
+                    maxOutboxBytes: maxOutboxBytes)
             }
             connectionLogger.debug("connection accepted")
         }
@@ -590,10 +820,10 @@ final class EventLoop: @unchecked Sendable {
 
     /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
     private static func serve(
-        _ frames: AsyncStream<LineFramer.Frame>, shared: ConnectionShared, handler: any RequestLineHandler,
-        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxLineBytes: Int, maxOutboxBytes: Int
+        _ inputs: AsyncStream<ConnectionInput>, shared: ConnectionShared, handler: any RequestLineHandler,
+        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxOutboxBytes: Int
     ) async {
-        for await frame in frames {
+        for await input in inputs {
             // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
             // was started before and completes; its result is discarded below.)
             let abandoned = shared.state.withLock { state in
@@ -602,12 +832,11 @@ final class EventLoop: @unchecked Sendable {
             }
             if abandoned { continue }
             var response: [UInt8]
-            switch frame {
+            switch input {
             case .line(let line):
                 response = await handler.respond(to: line, peer: peer)
-            case .lineTooLong:
-                response = ResponseWriter.failure(
-                    id: nil, RelydError(.requestTooLarge, "request line exceeds \(maxLineBytes) bytes"))
+            case .refusal(let error):
+                response = ResponseWriter.failure(id: nil, error)
             }
             if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
             shared.state.withLock { state in
@@ -668,7 +897,9 @@ final class EventLoop: @unchecked Sendable {
                 return state.pending
             }
             statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
-            for frame in frames { connection.continuation.yield(frame) }
+            let now = ContinuousClock.now
+            connection.lastActiveAt = now
+            for frame in frames { connection.continuation.yield(input(for: frame, on: connection, at: now)) }
         case .endOfFile:
             // The client closed its write side; it may still read. Answer what was asked, then close.
             connection.readingStopped = true
@@ -678,16 +909,34 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// What the task gets for `frame`: the line, or the refusal that replaces it.
+    private func input(for frame: LineFramer.Frame, on connection: Connection,
+                       at now: ContinuousClock.Instant) -> ConnectionInput {
+        switch frame {
+        case .lineTooLong:
+            return .refusal(RelydError(.requestTooLarge, "request line exceeds \(configuration.maxLineBytes) bytes"))
+        case .line(let line):
+            guard let rate = limits.requestRate, !connection.rateLimiter.admit(at: now, rate: rate) else {
+                return .line(line)
+            }
+            statistics.rateLimitedRequests += 1
+            connection.logger.debug("request refused: rate limited", ("rate.per_second", "\(rate.perSecond)"))
+            return .refusal(RelydError(.rateLimited, "more than \(rate.perSecond) requests per second on this connection"))
+        }
+    }
+
     /// Writes what can be written, updates epoll interest, and closes or forgets the connection when it is done.
     private func service(_ connection: Connection) {
+        connection.lastActiveAt = ContinuousClock.now
         if connection.descriptorOpen { flush(connection) }
         if connection.descriptorOpen { updateInterest(connection) }
         let (taskDone, unsent) = connection.shared.state.withLock { ($0.taskDone, $0.unsentBytes) }
         if connection.descriptorOpen, connection.readingStopped, taskDone, unsent == 0 {
             close(connection, reason: "finished")
         }
-        if !connection.descriptorOpen, taskDone {
-            connections.removeValue(forKey: connection.id)
+        if !connection.descriptorOpen, taskDone, connections.removeValue(forKey: connection.id) != nil {
+            connectionsPerUID[connection.peer.uid, default: 1] -= 1
+            if connectionsPerUID[connection.peer.uid] == 0 { connectionsPerUID[connection.peer.uid] = nil }
         }
     }
 
@@ -781,6 +1030,9 @@ final class EventLoop: @unchecked Sendable {
             close(connection, reason: "server stopped")
         }
         connections = [:]
+        connectionsPerUID = [:]
+        for refusal in lingeringRefusals { Syscall.close(refusal.fd) }
+        lingeringRefusals = []
         publishStatistics()
         inbox.detach()
         Syscall.close(wakeFD)

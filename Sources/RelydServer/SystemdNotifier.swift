@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import RelydBasics
 
@@ -17,7 +16,10 @@ public final class SystemdNotifier: Sendable {
     /// How often to send `WATCHDOG=1` (half of `WATCHDOG_USEC`), or nil when systemd wants no keep-alives.
     public let watchdogInterval: Duration?
     private let logger: Logger
-    private let watchdog = Locked<WatchdogTimer?>(nil)
+    /// Keep-alives go out only between `READY=1` and `STOPPING=1`, the span in which systemd watches.
+    private let phase = Locked(Phase.starting)
+
+    private enum Phase { case starting, ready, stopping }
 
     /// Reads the variables from `environment` for process `pid`. An unusable `NOTIFY_SOCKET` is logged and disables
     /// notifications.
@@ -69,47 +71,30 @@ public final class SystemdNotifier: Sendable {
         }
     }
 
-    /// `READY=1`, with a `STATUS=` line and our `MAINPID=`; then starts the watchdog keep-alives if systemd asked.
+    /// `READY=1`, with a `STATUS=` line and our `MAINPID=`.
     public func ready(status: String) {
         guard isEnabled else { return }
         notify([("READY", "1"), ("STATUS", status), ("MAINPID", String(getpid()))])
-        startWatchdog()
+        phase.withLock { $0 = .ready }
     }
 
-    /// `STOPPING=1` with a `STATUS=` line; stops the keep-alives (systemd stops watching a stopping service).
+    /// `STOPPING=1` with a `STATUS=` line; ends the keep-alives (systemd stops watching a stopping service).
     public func stopping(status: String) {
         guard isEnabled else { return }
-        stopWatchdog()
+        phase.withLock { $0 = .stopping }
         notify([("STOPPING", "1"), ("STATUS", status)])
     }
 
-    /// Sends `WATCHDOG=1` every ``watchdogInterval`` from a Dispatch timer, until ``stopping(status:)``.
-    func startWatchdog() {
-        guard isEnabled, let interval = watchdogInterval else { return }
-        let nanoseconds = max(1_000_000, Int(clamping: interval.components.seconds * 1_000_000_000
-                                                 + interval.components.attoseconds / 1_000_000_000))
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
-        timer.setEventHandler { [self] in notify([("WATCHDOG", "1")]) }
-        let previous = watchdog.withLock { current -> WatchdogTimer? in
-            defer { current = WatchdogTimer(source: timer) }
-            return current
-        }
-        previous?.source.cancel()
-        timer.resume()
-        logger.info("systemd watchdog keep-alives on", ("watchdog.interval_ms", String(nanoseconds / 1_000_000)))
+    /// `WATCHDOG=1`, between ``ready(status:)`` and ``stopping(status:)``.
+    public func keepAlive() {
+        guard isEnabled, phase.withLock({ $0 == .ready }) else { return }
+        notify([("WATCHDOG", "1")])
     }
 
-    private func stopWatchdog() {
-        let timer = watchdog.withLock { current -> WatchdogTimer? in
-            defer { current = nil }
-            return current
-        }
-        timer?.source.cancel()
+    /// The socket server's heartbeat that sends ``keepAlive()`` every ``watchdogInterval`` from the event loop
+    /// itself, so that a stuck loop starves the watchdog; nil when systemd wants no keep-alives.
+    public var watchdogHeartbeat: Heartbeat? {
+        guard isEnabled, let interval = watchdogInterval else { return nil }
+        return Heartbeat(interval: interval) { [self] in keepAlive() }
     }
-}
-
-/// The keep-alive timer, held under the notifier's lock. A Dispatch source is thread-safe to cancel.
-private struct WatchdogTimer: @unchecked Sendable {
-    let source: any DispatchSourceTimer
 }

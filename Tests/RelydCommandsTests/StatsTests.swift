@@ -35,4 +35,23 @@ import Testing
         #expect(result.connections == Stats.Connections(open: 2, total: 9))
         #expect(result.storeBytes == 4096)
     }
+
+    /// A second discovery lookup is a cache hit; calls recorded by the daemon's measuring transport are reported.
+    @Test func cachesAndOPCalls_areReported() async throws {
+        let harness = DispatcherHarness()
+        for _ in 0..<2 {
+            #expect(await harness.send("get_discovery", ["op_host": .string("https://op.example")]).isOK)
+        }
+        harness.dispatcher.context.opCalls.record(host: "op.example", duration: .milliseconds(7), failed: false)
+        let stats = await harness.send("stats", [:])
+        let caches = try #require(stats.data["caches"]?.objectValue)
+        #expect(caches["provider_metadata"]?["hits"] == .integer(1))
+        #expect(caches["provider_metadata"]?["misses"] == .integer(1))
+        #expect(caches["client_tokens"]?["hits"] == .integer(0))
+        #expect(caches["provider_jwks"] != nil)
+        let calls = try #require(stats.data["op_calls"]?["op.example"]?.objectValue)
+        #expect(calls["count"] == .integer(1))
+        #expect(calls["errors"] == .integer(0))
+        #expect(calls["p50_ms"] == .integer(10))
+    }
 }

@@ -162,6 +162,23 @@ struct CurlHTTPTests {
         #expect(seconds >= 0.25 && seconds < 9, "timed out after \(seconds) s")
     }
 
+    /// Timeouts changed on a running transport (SIGHUP) apply to the next request.
+    @Test func changedTimeouts_applyToTheNextRequest() async throws {
+        let server = try TestServer.plain()
+        let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 60_000))
+        defer { transport.shutdown() }
+        transport.timeouts = CurlTransport.Timeouts(connectMilliseconds: 3000, totalMilliseconds: 300)
+
+        let start = ContinuousClock.now
+        let error = await sendError(transport, HTTPRequest(url: server.url("/hang")))
+        let seconds = elapsed(since: start)
+        guard case .timedOut = error else {
+            Issue.record("expected timedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(seconds < 50, "timed out after \(seconds) s: the old 60 s timeout applied")
+    }
+
     @Test func slowResponseWithinTimeoutSucceeds() async throws {
         let server = try TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 5000))

@@ -25,22 +25,22 @@ import Glibc
 
         try "\(header)\nnot a pair\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
-        try waitFor { daemon.log.contains("configuration not reloaded") }
+        try Self.waitFor { daemon.log.contains("configuration not reloaded") }
         #expect(try connection.errorCode(after: Self.health) == nil)
 
         let other = getuid() == 0 ? 1 : getuid() - 1
-        try "\(header)\nallowed_uids = \(other)\nmax_connections = 7\n"
+        try "\(header)\nallowed_uids = \(other)\nmax_line_bytes = 4096\n"
             .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
-        try waitFor { daemon.log.contains("configuration reloaded") }
+        try Self.waitFor { daemon.log.contains("configuration reloaded") }
         #expect(try connection.errorCode(after: Self.health) == "access_denied")
-        #expect(daemon.log.contains("config.key=max_connections"))
+        #expect(daemon.log.contains("config.key=max_line_bytes"))
         #expect(!daemon.log.contains("config.key=allowed_uids"))
         #expect(daemon.terminate() == 0)
     }
 
     /// Polls `condition` for up to 20 s.
-    private func waitFor(_ condition: () -> Bool) throws {
+    static func waitFor(_ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(20)
         while !condition() {
             guard Date() < deadline else { throw IntegrationError("condition not reached within 20 s") }

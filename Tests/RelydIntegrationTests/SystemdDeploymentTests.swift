@@ -106,6 +106,7 @@ import Glibc
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0, "\(logText)")
         #expect(logText.contains("socket.activated=true"), "\(logText)")
+        #expect(logText.contains("keep-alives from the event loop watchdog.interval_ms=200"), "\(logText)")
     }
 
     /// Runs relyd through `sh -c 'LISTEN_PID=… LISTEN_FDS=1 exec relyd …'` with `fd3` on descriptor 3, so that

@@ -12,10 +12,33 @@ import Testing
         loaded.logLevel = .debug
         loaded.allowedUIDs = [33]
         loaded.maxConnections = 5
+        loaded.idleTimeoutSeconds = 9
+        loaded.opTimeoutMilliseconds = 700
+        loaded.maxLineBytes = 4096
         loaded.socketPath = "/run/relyd/other.sock"
         #expect(ConfigurationReload.keysNeedingRestart(running: running, loaded: loaded).sorted()
-                == ["max_connections", "socket_path"])
+                == ["max_line_bytes", "socket_path"])
         #expect(ConfigurationReload.keysNeedingRestart(running: running, loaded: running).isEmpty)
+    }
+
+    /// Limits and timeouts are taken from the reloaded file; restart-only keys keep their running value.
+    @Test func merging_takesLimitsAndTimeouts_keepsRestartOnlyKeys() {
+        let running = Configuration()
+        var loaded = running
+        loaded.maxConnectionsPerUID = 3
+        loaded.idleTimeoutSeconds = 0
+        loaded.requestsPerSecond = 5
+        loaded.requestBurst = 7
+        loaded.opConnectTimeoutMilliseconds = 100
+        loaded.shutdownDrainSeconds = 1
+        loaded.socketPath = "/elsewhere.sock"
+        let now = ConfigurationReload.merging(running: running, loaded: loaded)
+        #expect(now.connectionLimits == ConnectionLimits(maxConnections: 1024, maxConnectionsPerUID: 3,
+                                                         idleTimeout: nil,
+                                                         requestRate: RequestRate(perSecond: 5, burst: 7)))
+        #expect(now.opConnectTimeoutMilliseconds == 100)
+        #expect(now.shutdownDrainSeconds == 1)
+        #expect(now.socketPath == running.socketPath)
     }
 
     /// The filtering sink's level can be lowered and raised at run time.

@@ -28,7 +28,17 @@ import Testing
             allow_http_loopback = yes
             op_timeout_ms = 2500
             ca_file = /etc/relyd/ca.pem
+            max_connections_per_uid = 4
+            idle_timeout_seconds = 0
+            requests_per_second = 20
+            request_burst = 5
+            socket_group = root
             """, file: "t.cfg")
+        #expect(configuration.maxConnectionsPerUID == 4)
+        #expect(configuration.idleTimeoutSeconds == 0)
+        #expect(configuration.requestsPerSecond == 20)
+        #expect(configuration.requestBurst == 5)
+        #expect(configuration.socketGroup == 0)
         #expect(configuration.socketPath == "/run/relyd/relyd.sock")
         #expect(configuration.socketMode == 0o600)
         #expect(configuration.logLevel == .debug)
@@ -56,7 +66,8 @@ import Testing
         ("op_timeout_ms = 0", 1), ("\n\nnot a pair", 3), ("colour = blue", 1), ("socket_mode = 660", 1),
         ("log_level = loud", 1), ("max_line_bytes = 1\n", 1), ("state_dir = a\nstate_dir = b", 2),
         ("allow_http_loopback = maybe", 1), ("allowed_uids = www-data", 1), ("admin_gids = 1,,2", 1),
-        ("allowed_gids = -1", 1),
+        ("allowed_gids = -1", 1), ("socket_group = no-such-group-relyd", 1), ("request_burst = 0", 1),
+        ("max_connections_per_uid = 0", 1),
     ])
     func badFile_isRefusedWithItsLine(text: String, line: Int) {
         #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }

@@ -401,8 +401,9 @@ struct SocketServerTests {
         await fixture.finish()
     }
 
-    /// Beyond maxConnections a new client is accepted and closed at once, and a warning is logged.
-    @Test func connectionsBeyondTheLimit_areClosedImmediately() async throws {
+    /// Beyond maxConnections a new client gets one too_many_connections line and is closed, and a warning is
+    /// logged.
+    @Test func connectionsBeyondTheLimit_getTooManyConnections_andAreClosed() async throws {
         let fixture = try ServerFixture.start { $0.maxConnections = 2 }
         let first = try fixture.client()
         let second = try fixture.client()
@@ -413,10 +414,11 @@ struct SocketServerTests {
             }
             #expect(reply == "hold")
         }
-        let refusedSawEndOfFile = try await onThread {
+        let (code, refusedSawEndOfFile) = try await onThread {
             let third = try fixture.client()
-            return try third.readsEndOfFile()
+            return (errorCode(try third.readLine()), try third.readsEndOfFile())
         }
+        #expect(code == "too_many_connections")
         #expect(refusedSawEndOfFile)
         // The loop publishes counters and logs after closing, so the client can see the close first: poll.
         #expect(await eventually { fixture.server.statistics.refusedConnections == 1 })

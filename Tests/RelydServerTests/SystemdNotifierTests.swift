@@ -110,23 +110,4 @@ final class NotificationReceiver {
                 .watchdogInterval == nil)
         }
     }
-
-    /// After READY, WATCHDOG=1 datagrams keep arriving until STOPPING is sent.
-    @Test func watchdog_sendsKeepAlivesAfterReady_thenStopping() throws {
-        let receiver = try NotificationReceiver(abstract: true)
-        let notifier = SystemdNotifier(
-            environment: ["NOTIFY_SOCKET": receiver.address, "WATCHDOG_USEC": "100000"], pid: getpid(),
-            logger: logger)
-        notifier.ready(status: "up")
-        #expect(receiver.receive()?.hasPrefix("READY=1") == true)
-        #expect(receiver.receive() == "WATCHDOG=1")
-        #expect(receiver.receive() == "WATCHDOG=1")
-        notifier.stopping(status: "down")
-        var stopping: String?
-        while let message = receiver.receive() {
-            if message.hasPrefix("STOPPING=1") { stopping = message; break }
-            #expect(message == "WATCHDOG=1")
-        }
-        #expect(stopping == "STOPPING=1\nSTATUS=down")
-    }
 }

@@ -27,6 +27,8 @@ public actor ClientTokenCache {
     private let clock: any WallClock
     private var entries: [String: Entry] = [:]
     private var fetches: [String: Task<Entry, any Error>] = [:]
+    /// Lookups, for `stats`.
+    public nonisolated let counters = CacheCounters()
 
     public init(clock: any WallClock) {
         self.clock = clock
@@ -38,8 +40,15 @@ public actor ClientTokenCache {
         let now = clock.now()
         entries = entries.filter { $0.value.renewAt > now }
         let key = siteID + "\n" + Set(scopes).sorted().joined(separator: " ")
-        if let entry = entries[key] { return entry.token }
-        if let running = fetches[key] { return try await running.value.token }
+        if let entry = entries[key] {
+            counters.recordHit()
+            return entry.token
+        }
+        if let running = fetches[key] {
+            counters.recordHit()
+            return try await running.value.token
+        }
+        counters.recordMiss()
         let clock = self.clock
         let running = Task { () async throws -> Entry in
             let requestedAt = clock.now()

@@ -23,6 +23,9 @@ public actor ProviderCache {
     private var keySets: [URL: Entry<JWKSet>] = [:]
     private var keySetFetches: [URL: Task<Entry<JWKSet>, any Error>] = [:]
     private var lastUnknownKeyRefetch: [URL: Date] = [:]
+    /// Lookups of discovery documents and of JWKS, for `stats`.
+    public nonisolated let metadataCounters = CacheCounters()
+    public nonisolated let keySetCounters = CacheCounters()
 
     public init(environment: OIDCEnvironment) {
         self.environment = environment
@@ -35,8 +38,15 @@ public actor ProviderCache {
     ///   ``ProviderMetadata/init(document:expectedIssuer:http:)`` and ``ProviderHTTPClient``.
     public func metadata(issuer: String) async throws -> ProviderMetadata {
         let now = environment.clock.now()
-        if let entry = metadata[issuer], entry.expiresAt > now { return entry.value }
-        if let fetch = metadataFetches[issuer] { return try await fetch.value.value }
+        if let entry = metadata[issuer], entry.expiresAt > now {
+            metadataCounters.recordHit()
+            return entry.value
+        }
+        if let fetch = metadataFetches[issuer] {
+            metadataCounters.recordHit()
+            return try await fetch.value.value
+        }
+        metadataCounters.recordMiss()
         let environment = self.environment
         let fetch = Task { () async throws -> Entry<ProviderMetadata> in
             let issuerURL = try environment.http.endpointURL(issuer, field: "op_host", code: .invalidParameter)
@@ -68,13 +78,19 @@ public actor ProviderCache {
             let interval = environment.settings.minimumKeyRefetchInterval
             if let last = lastUnknownKeyRefetch[url], now.timeIntervalSince(last) < interval,
                let entry = keySets[url] {
+                keySetCounters.recordHit()
                 return entry.value
             }
             lastUnknownKeyRefetch[url] = now
         } else if let entry = keySets[url], entry.expiresAt > now {
+            keySetCounters.recordHit()
             return entry.value
         }
-        if let fetch = keySetFetches[url] { return try await fetch.value.value }
+        if let fetch = keySetFetches[url] {
+            keySetCounters.recordHit()
+            return try await fetch.value.value
+        }
+        keySetCounters.recordMiss()
         let environment = self.environment
         let fetch = Task { () async throws -> Entry<JWKSet> in
             let response = try await environment.http.send(
