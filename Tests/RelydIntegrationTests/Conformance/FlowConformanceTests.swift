@@ -49,7 +49,7 @@ extension Conformance {
             #expect(tokens.idTokenClaims?["sub"] == .string("alice"))
         }
 
-        @Test("rp-response_mode-form_post with another issuer's iss: issuer_mismatch")
+        @Test("rp-response_mode-form_post-wrong-iss: issuer_mismatch (posted iss of another issuer)")
         func test_rp_response_mode_form_post_wrong_iss() async throws {
             let op = try ConformanceOP(signing: Self.rs256())
             let oxdID = try await op.registerSite()

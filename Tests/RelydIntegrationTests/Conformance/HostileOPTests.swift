@@ -29,7 +29,7 @@ extension Conformance {
             HTTPResponse(status: 200, headers: ["content-type": "text/html"], body: Data("<html>not JSON</html>".utf8))
         }
 
-        @Test("hostile: discovery issuer differs from op_host: issuer_mismatch")
+        @Test("hostile-discovery-issuer-not-op_host: issuer_mismatch")
         func test_hostile_discovery_issuer_differs_from_op_host() async throws {
             let op = try makeOP()
             let issuer = op.issuer
@@ -37,24 +37,24 @@ extension Conformance {
             #expect(try await registrationError(op) == "issuer_mismatch")
         }
 
-        @Test("hostile: non-JSON discovery document: op_response_invalid")
+        @Test("hostile-discovery-not-json: op_response_invalid")
         func test_hostile_non_json_discovery() async throws {
             let op = try makeOP()
             op.fake.override(path: Self.discoveryPath, Self.html)
             #expect(try await registrationError(op) == "op_response_invalid")
         }
 
-        @Test("hostile: non-JSON token response: op_response_invalid")
+        @Test("hostile-token-response-not-json: op_response_invalid")
         func test_hostile_non_json_token_response() async throws {
             #expect(try await loginError(try makeOP(), breaking: "/token", with: Self.html) == "op_response_invalid")
         }
 
-        @Test("hostile: non-JSON JWKS: op_response_invalid")
+        @Test("hostile-jwks-not-json: op_response_invalid")
         func test_hostile_non_json_jwks() async throws {
             #expect(try await loginError(try makeOP(), breaking: "/jwks", with: Self.html) == "op_response_invalid")
         }
 
-        @Test("hostile: non-JSON userinfo: op_response_invalid")
+        @Test("hostile-userinfo-not-json: op_response_invalid")
         func test_hostile_non_json_userinfo() async throws {
             let op = try makeOP()
             let (oxdID, tokens) = try await op.registerAndLogIn()
@@ -63,7 +63,7 @@ extension Conformance {
                 == "op_response_invalid")
         }
 
-        @Test("hostile: 10 MB discovery document: op_response_invalid")
+        @Test("hostile-discovery-10-mb: op_response_invalid")
         func test_hostile_10mb_discovery() async throws {
             let op = try makeOP()
             let huge = Data(repeating: UInt8(ascii: " "), count: 10 * 1024 * 1024)
@@ -73,7 +73,7 @@ extension Conformance {
             #expect(try await registrationError(op) == "op_response_invalid")
         }
 
-        @Test("hostile: 10 MB token response: op_response_invalid")
+        @Test("hostile-token-response-10-mb: op_response_invalid")
         func test_hostile_10mb_token_response() async throws {
             let huge = Data(repeating: UInt8(ascii: " "), count: 10 * 1024 * 1024)
             #expect(try await loginError(try makeOP(), breaking: "/token") { _ in
@@ -81,14 +81,14 @@ extension Conformance {
             } == "op_response_invalid")
         }
 
-        @Test("hostile: discovery never answers: op_unreachable (op_timeout_ms)")
+        @Test("hostile-discovery-never-answers: op_unreachable (after op_timeout_ms)")
         func test_hostile_discovery_never_answers() async throws {
             let op = try makeOP()
             op.server.neverAnswer(path: Self.discoveryPath)
             #expect(try await registrationError(op) == "op_unreachable")
         }
 
-        @Test("hostile: token endpoint never answers: op_unreachable (op_timeout_ms)")
+        @Test("hostile-token-endpoint-never-answers: op_unreachable (after op_timeout_ms)")
         func test_hostile_token_endpoint_never_answers() async throws {
             let op = try makeOP()
             let oxdID = try await op.registerSite()
@@ -96,7 +96,7 @@ extension Conformance {
             #expect(try await op.errorCode { _ = try await op.codeFlow(oxdID: oxdID) } == "op_unreachable")
         }
 
-        @Test("hostile: discovery redirects to another host: op_response_invalid (no redirect is followed)")
+        @Test("hostile-discovery-redirect-to-another-host: op_response_invalid (no redirect is followed)")
         func test_hostile_discovery_redirects_to_another_host() async throws {
             let op = try makeOP()
             let elsewhere = try makeOP()
@@ -106,7 +106,7 @@ extension Conformance {
             #expect(elsewhere.fake.requests.isEmpty)
         }
 
-        @Test("hostile: token response missing access_token: op_response_invalid")
+        @Test("hostile-token-response-without-access_token: op_response_invalid")
         func test_hostile_token_response_missing_access_token() async throws {
             let op = try makeOP()
             op.fake.tokenResponseEdits = { $0["access_token"] = nil }

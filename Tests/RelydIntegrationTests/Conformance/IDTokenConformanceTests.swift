@@ -31,7 +31,7 @@ extension Conformance {
             #expect(tokens.idTokenClaims?["sub"] == .string("alice"))
         }
 
-        @Test("id_token-sig-eddsa (Ed25519): accepted") func test_id_token_sig_eddsa() async throws {
+        @Test("id_token-sig-eddsa: accepted (Ed25519)") func test_id_token_sig_eddsa() async throws {
             let op = try ConformanceOP(signing: Self.key(.edDSA))
             let (_, tokens) = try await op.registerAndLogIn()
             #expect(tokens.idTokenClaims?["sub"] == .string("alice"))
@@ -43,7 +43,7 @@ extension Conformance {
             #expect(try await op.codeFlowError() == "id_token_invalid")
         }
 
-        @Test("rp-id_token-sig-none (site registered id_token_signed_response_alg none): accepted from the token endpoint")
+        @Test("rp-id_token-sig-none-opted-in: accepted from the token endpoint for a site registered with id_token_signed_response_alg none")
         func test_rp_id_token_sig_none_optedIn() async throws {
             let op = try ConformanceOP(signing: Self.key(.none, kid: nil))
             let (oxdID, tokens) = try await op.registerAndLogIn(idTokenSignedResponseAlg: "none")
@@ -89,11 +89,11 @@ extension Conformance {
             try await expectClaimsRefused { $0["aud"] = .string("another-client") }
         }
 
-        @Test("rp-id_token-iat (missing iat): id_token_invalid") func test_rp_id_token_iat() async throws {
+        @Test("rp-id_token-iat: id_token_invalid (no iat)") func test_rp_id_token_iat() async throws {
             try await expectClaimsRefused { $0["iat"] = nil }
         }
 
-        @Test("rp-id_token-sub (missing sub): id_token_invalid") func test_rp_id_token_sub() async throws {
+        @Test("rp-id_token-sub: id_token_invalid (no sub)") func test_rp_id_token_sub() async throws {
             try await expectClaimsRefused { $0["sub"] = nil }
         }
 
@@ -101,18 +101,18 @@ extension Conformance {
             try await expectClaimsRefused { $0["at_hash"] = .string("aaaaaaaaaaaaaaaaaaaaaa") }
         }
 
-        @Test("id_token expired exp: id_token_invalid") func test_id_token_expired() async throws {
+        @Test("id_token-expired-exp: id_token_invalid") func test_id_token_expired() async throws {
             try await expectClaimsRefused { claims in
                 claims["iat"] = .integer(Int64(Date().timeIntervalSince1970) - 3600)
                 claims["exp"] = .integer(Int64(Date().timeIntervalSince1970) - 600)
             }
         }
 
-        @Test("id_token future nbf: id_token_invalid") func test_id_token_future_nbf() async throws {
+        @Test("id_token-future-nbf: id_token_invalid") func test_id_token_future_nbf() async throws {
             try await expectClaimsRefused { $0["nbf"] = .integer(Int64(Date().timeIntervalSince1970) + 3600) }
         }
 
-        @Test("id_token azp mismatch with several audiences: id_token_invalid")
+        @Test("id_token-azp-mismatch-several-aud: id_token_invalid")
         func test_id_token_azp_mismatch_several_audiences() async throws {
             try await expectClaimsRefused { claims in
                 claims["aud"] = .array([claims["aud"] ?? .null, .string("another-client")])
@@ -120,14 +120,14 @@ extension Conformance {
             }
         }
 
-        @Test("id_token several audiences without azp: id_token_invalid")
+        @Test("id_token-several-aud-without-azp: id_token_invalid")
         func test_id_token_several_audiences_without_azp() async throws {
             try await expectClaimsRefused { claims in
                 claims["aud"] = .array([claims["aud"] ?? .null, .string("another-client")])
             }
         }
 
-        @Test("id_token several audiences with azp the client: accepted")
+        @Test("id_token-several-aud-azp-client: accepted")
         func test_id_token_several_audiences_with_azp() async throws {
             let op = try ConformanceOP(signing: Self.key(.rs256))
             op.fake.idTokenClaimEdits = { claims in
@@ -138,7 +138,7 @@ extension Conformance {
             #expect(tokens.idTokenClaims?["azp"] != nil)
         }
 
-        @Test("rp-id_token-missing-at_hash (code flow, at_hash optional): accepted")
+        @Test("rp-id_token-missing-at_hash: accepted (code flow: at_hash is optional)")
         func test_rp_id_token_missing_at_hash() async throws {
             let op = try ConformanceOP(signing: Self.key(.rs256))
             op.fake.idTokenClaimEdits = { $0["at_hash"] = nil }

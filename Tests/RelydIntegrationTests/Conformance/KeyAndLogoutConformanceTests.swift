@@ -28,7 +28,7 @@ extension Conformance {
             #expect(op.fake.requests(to: "/jwks").count == 2)
         }
 
-        @Test("jwks never containing the kid: id_token_invalid after one refetch, no refetch storm under load")
+        @Test("jwks-never-contains-kid: id_token_invalid after one refetch, no refetch storm under load")
         func test_jwks_never_contains_kid_no_refetch_storm() async throws {
             let op = try ConformanceOP(signing: Self.rs256())
             let oxdID = try await op.registerSite()
