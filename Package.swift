@@ -11,7 +11,8 @@
 //   relyctl (exe) ─► RelydClient ─► RelydProtocol
 //
 // Every C library sits behind exactly one thin Swift file in the target that owns it:
-// OpenSSL.swift (RelydCrypto), Curl.swift (RelydHTTP), SQLite.swift (RelydStore), Socket.swift (RelydServer).
+// OpenSSL.swift (RelydCrypto), Curl.swift (RelydHTTP), SQLite.swift and PostgreSQL.swift (RelydStore),
+// Socket.swift (RelydServer).
 import PackageDescription
 
 let package = Package(
@@ -28,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
@@ -38,7 +41,7 @@ let package = Package(
         .target(name: "RelydProtocol"),
         .target(name: "RelydCrypto", dependencies: ["COpenSSL", "RelydBasics"]),
         .target(name: "RelydHTTP", dependencies: ["CCurl"]),
-        .target(name: "RelydStore", dependencies: ["CSQLite", "RelydBasics"]),
+        .target(name: "RelydStore", dependencies: ["CSQLite", "CPostgres", "RelydBasics"]),
         // The OIDC engine: pure logic over an injected transport, clock and randomness.
         .target(name: "RelydOIDC",
                 dependencies: ["RelydBasics", "RelydProtocol", "RelydCrypto", "RelydHTTP", "RelydStore"]),

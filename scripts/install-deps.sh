@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what relyd needs to build and test, when missing: the C libraries it links (OpenSSL 3 libcrypto,
-# SQLite 3, libcurl with OpenSSL) and what the tests drive (pyca/cryptography for independent JWS checks, Python
-# requests for ../shared/op/login.py, Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use).
+# SQLite 3, libcurl with OpenSSL, libpq) and what the tests drive (pyca/cryptography for independent JWS checks, Python
+# requests for ../shared/op/login.py, Glewlwyd, which ../shared/op/start-glewlwyd.sh would otherwise install on first use;
+# Debian's PostgreSQL server and psql for the throw-away clusters of scripts/start-postgres.sh; for the client tests:
+# python3-venv for their virtualenv, Chromium and its WebDriver for the browser test of the Flask demo, Node.js, socat
+# and jq for the other-language examples).
 set -euo pipefail
 
-packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3 openssl)
+packages=(libssl-dev libsqlite3-dev libcurl4-openssl-dev libpq-dev pkg-config python3 openssl)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(glewlwyd rnbyc)
+  packages+=(glewlwyd rnbyc postgresql)
+  packages+=(python3-venv chromium chromium-driver nodejs socat jq)
 fi
 
 missing=()

@@ -27,10 +27,12 @@ import RelydProtocol
 ///
 /// Every request has a timeout (default 30 s: the daemon may wait on the OP). Errors are one type,
 /// ``RelydClientError``, whose `code` is the daemon's stable wire code or a local one; its documentation lists
-/// which failures guarantee that the daemon did nothing. A request is written at most once: the client reconnects
-/// and writes it again only when the connection was found closed before any byte of it went out. It never
-/// resends a request that may have reached the daemon, because commands are not idempotent (`register_site`
-/// registers a new client at the OP each time).
+/// which failures guarantee that the daemon did nothing. A broken connection is replaced, and a request goes out
+/// again on the new one only when that is safe: when the connection was found closed before any byte of it went
+/// out, or when its command is one of ``resentCommands`` (they only read, or make something harmless when made
+/// twice). Any other request that may have reached the daemon is never resent, because those commands are not
+/// idempotent (`register_site` registers a new client at the OP each time, a code or a state is redeemable once,
+/// a refresh token may be rotated): the caller gets `connection_lost` and decides.
 ///
 /// The socket is blocking and never touched from the Swift cooperative pool: writes run on a private serial
 /// Dispatch queue, reads on one thread per connection, and callers await continuations.
@@ -113,12 +115,31 @@ public final class RelydClient: Sendable {
         return try Wire.restoreID(substitution.originalID, in: response)
     }
 
+    /// The commands sent once more, on a new connection, when the connection broke after the request went out
+    /// (`connection_lost`): each only reads, or makes something the daemon throws away unused (a login state that
+    /// expires, a cached client token). The same list as the Python client's `RETRIED_COMMANDS`.
+    public static let resentCommands: Set<String> = [
+        Health.name, Stats.name, GetSite.name, ListSites.name, GetDiscovery.name, GetIssuer.name, GetJWKS.name,
+        GetAuthorizationURL.name, GetLogoutURI.name, GetUserInfo.name, CheckIDToken.name,
+        IntrospectAccessToken.name, GetClientToken.name,
+    ]
+
     private func exchange(command: String, parameters: some Encodable & Sendable)
         async throws(RelydClientError) -> [UInt8]
     {
-        let id = core.allocateID()
-        let line = try Wire.requestLine(id: id, command: command, parameters: parameters)
-        return try await core.exchange(id: id, line: line).get()
+        var mayResend = Self.resentCommands.contains(command)
+        while true {
+            let id = core.allocateID()
+            let line = try Wire.requestLine(id: id, command: command, parameters: parameters)
+            switch await core.exchange(id: id, line: line) {
+            case .success(let response):
+                return response
+            case .failure(let error) where error.localCode == .connectionLost && mayResend:
+                mayResend = false
+            case .failure(let error):
+                throw error
+            }
+        }
     }
 
     // MARK: - Commands

@@ -1,6 +1,7 @@
 import Foundation
 import RelydBasics
 import RelydProtocol
+import RelydStore
 
 /// Turns one request line into one response line. All generic checks happen here, before any handler runs:
 /// the envelope (UTF-8, JSON, object, `id`, `command`, `params`), the command's existence, and the parameters'
@@ -50,6 +51,12 @@ public struct Dispatcher: Sendable {
             context.logger.info("command failed", ("request.command", request.command),
                                 ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
+        } catch let error as StoreError where error.kind == .unavailable {
+            statistics.record(handler.commandName, failed: true)
+            context.logger.warning("store unavailable", ("request.command", request.command),
+                                   ("error.detail", error.detail))
+            let unavailable = RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later")
+            return ResponseWriter.failure(id: request.id, unavailable)
         } catch {
             statistics.record(handler.commandName, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.

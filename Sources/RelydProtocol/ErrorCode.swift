@@ -66,4 +66,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case rateLimited = "rate_limited"
     /// The connection sent no request for `idle_timeout_seconds`. Sent unasked, then the connection is closed.
     case idleTimeout = "idle_timeout"
+
+    // The store.
+    /// The daemon cannot reach its database (the PostgreSQL store's server is down or dropped the connection).
+    /// Nothing was changed unless the description says otherwise; retry later: the daemon reconnects by itself.
+    case storeUnavailable = "store_unavailable"
 }

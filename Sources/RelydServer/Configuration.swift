@@ -41,6 +41,18 @@ public struct Configuration: Sendable, Equatable {
     /// Peers that may run the commands that change sites; both empty: every allowed peer.
     public var adminUIDs: Set<UInt32> = []
     public var adminGIDs: Set<UInt32> = []
+    /// Where sites and pending authorizations live: SQLite in `stateDirectory` (one host), or a PostgreSQL database
+    /// that several relyd instances share (several hosts behind one load balancer).
+    public var store: StoreBackend = .sqlite
+    /// The libpq connection URL for `store = postgresql`. It may hold a password: masked by check-config, never
+    /// logged.
+    public var postgresqlURL = ""
 
     public init() {}
+
+    /// The store backends `store` can name.
+    public enum StoreBackend: String, Sendable, CaseIterable {
+        case sqlite
+        case postgresql
+    }
 }

@@ -37,13 +37,17 @@ extension ConfigurationFile {
             "allowed_gids": ids(c.allowedGIDs),
             "admin_uids": ids(c.adminUIDs),
             "admin_gids": ids(c.adminGIDs),
+            "store": c.store.rawValue,
+            "postgresql_url": c.postgresqlURL,
         ]
         // A key missing here shows as "?" and fails the round-trip test, so the table cannot drift silently.
         return keyNames.map { ($0, values[$0] ?? "?") }
     }
 
-    /// `value` with secrets hidden: the whole value of a key whose name mentions a secret or password, and the
-    /// user-info part of any URL with credentials (`https://user:pass@host` becomes `https://***@host`).
+    /// `value` with secrets hidden: the whole value of a key whose name mentions a secret or password, the
+    /// user-info part of any URL with a password (`https://user:pass@host` becomes `https://***@host`; a user alone
+    /// stays, so that `postgresql://relyd@db/relyd` reads back equal), and a
+    /// libpq `password=` parameter (in a URL's query or a `key=value` connection string).
     static func masked(_ name: String, value: String) -> String {
         let lowered = name.lowercased()
         if !value.isEmpty, ["secret", "password", "passphrase", "token"].contains(where: lowered.contains) {
@@ -51,9 +55,11 @@ extension ConfigurationFile {
         }
         return value.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
             guard let scheme = part.range(of: "://"), let at = part[scheme.upperBound...].firstIndex(of: "@"),
-                  !part[scheme.upperBound..<at].contains("/")
+                  !part[scheme.upperBound..<at].contains("/"), part[scheme.upperBound..<at].contains(":")
             else { return String(part) }
             return String(part[..<scheme.upperBound]) + "***" + String(part[at...])
         }.joined(separator: ",")
+            .replacingOccurrences(of: "password\\s*=\\s*('[^']*'|[^&\\s]*)", with: "password=***",
+                                  options: [.regularExpression, .caseInsensitive])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RelydBasics
 import RelydOIDC
+import RelydStore
 
 /// Reads the configuration format of `sample.cfg`: one `key = value` per line, `#` starts a comment line,
 /// values may be wrapped in double quotes. Every key is declared once in ``keys``, with its parser and bounds;
@@ -104,6 +105,20 @@ public enum ConfigurationFile {
         Key(name: "allowed_gids") { config, value throws(Reason) in config.allowedGIDs = try ids(value) },
         Key(name: "admin_uids") { config, value throws(Reason) in config.adminUIDs = try ids(value) },
         Key(name: "admin_gids") { config, value throws(Reason) in config.adminGIDs = try ids(value) },
+        Key(name: "store") { config, value throws(Reason) in
+            guard let backend = Configuration.StoreBackend(rawValue: value) else {
+                let names = Configuration.StoreBackend.allCases.map(\.rawValue)
+                throw Reason("must be one of " + names.joined(separator: ", "))
+            }
+            config.store = backend
+        },
+        Key(name: "postgresql_url") { config, value throws(Reason) in
+            // The reason never quotes the value: it may hold a password.
+            guard value.isEmpty || PostgreSQLSiteStore.isWellFormedURL(value) else {
+                throw Reason("must be a PostgreSQL connection URL such as postgresql://relyd@db.example/relyd")
+            }
+            config.postgresqlURL = value
+        },
     ]
 
     /// The names of every key, for `sample.cfg`'s test and the docs.
@@ -123,7 +138,8 @@ public enum ConfigurationFile {
     /// Parses configuration text over the defaults.
     public static func parse(_ text: String, file: String) throws(Failure) -> Configuration {
         var configuration = Configuration()
-        var seen: Set<String> = []
+        /// The line of each key set, for errors that involve several keys.
+        var seen: [String: Int] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             let line = rawLine.trimmingCharacters(in: .whitespaces)
@@ -139,7 +155,7 @@ public enum ConfigurationFile {
             guard let key = keys.first(where: { $0.name == name }) else {
                 throw Failure(file: file, line: lineNumber, reason: "unknown key '\(name)'")
             }
-            guard seen.insert(name).inserted else {
+            guard seen.updateValue(lineNumber, forKey: name) == nil else {
                 throw Failure(file: file, line: lineNumber, reason: "'\(name)' is set twice")
             }
             do {
@@ -147,6 +163,9 @@ public enum ConfigurationFile {
             } catch {
                 throw Failure(file: file, line: lineNumber, reason: "'\(name)' \(error.text)")
             }
+        }
+        if configuration.store == .postgresql, configuration.postgresqlURL.isEmpty {
+            throw Failure(file: file, line: seen["store"] ?? 0, reason: "'store' postgresql needs postgresql_url")
         }
         return configuration
     }

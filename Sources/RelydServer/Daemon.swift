@@ -21,7 +21,7 @@ public final class Daemon: Sendable {
 
     private let configuration: Configuration
     private let logger: Logger
-    private let store: SQLiteSiteStore
+    private let store: any SiteStore
     private let transport: CurlTransport
     private let server: SocketServer
     private let activation: SocketActivation
@@ -38,7 +38,10 @@ public final class Daemon: Sendable {
         self.reload = reload
         running = Locked(configuration)
         access = AccessControl(configuration.accessPolicy)
-        store = try SQLiteSiteStore.open(directory: configuration.stateDirectory)
+        store = switch configuration.store {
+        case .sqlite: try SQLiteSiteStore.open(directory: configuration.stateDirectory)
+        case .postgresql: try PostgreSQLSiteStore.open(url: configuration.postgresqlURL)
+        }
         transport = CurlTransport(configuration: CurlTransport.Configuration(
             connectTimeoutMilliseconds: configuration.opConnectTimeoutMilliseconds,
             totalTimeoutMilliseconds: configuration.opTimeoutMilliseconds,
@@ -58,7 +61,8 @@ public final class Daemon: Sendable {
         var context = CommandContext(store: store, environment: environment, version: Self.version)
         context.opCalls = opCalls
         context.operations = OperationalProbes.daemon(server: serverReference,
-                                                      stateDirectory: configuration.stateDirectory)
+                                                      sqliteDirectory: configuration.store == .sqlite
+                                                          ? configuration.stateDirectory : nil)
         let dispatcher = Dispatcher(context: context, access: access)
         notifier = SystemdNotifier(logger: logger)
         let limits = configuration.connectionLimits
@@ -133,7 +137,8 @@ public final class Daemon: Sendable {
         }
         let activated = activation.listeningDescriptor != nil
         logger.notice("relyd ready", ("version", Self.version), ("socket.path", configuration.socketPath),
-                      ("socket.activated", activated ? "true" : "false"), ("state.dir", configuration.stateDirectory))
+                      ("socket.activated", activated ? "true" : "false"), ("state.dir", configuration.stateDirectory),
+                      ("store", configuration.store.rawValue))
         notifier.ready(status: activated ? "serving on the socket passed by systemd"
                                          : "serving on \(configuration.socketPath)")
 

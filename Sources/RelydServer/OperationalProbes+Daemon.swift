@@ -5,8 +5,8 @@ import RelydProtocol
 
 extension OperationalProbes {
     /// The probes of the running daemon: the socket server's counters (once it exists) and the size of the
-    /// store's files in `stateDirectory`.
-    static func daemon(server: Locked<SocketServer?>, stateDirectory: String) -> OperationalProbes {
+    /// SQLite store's files in `sqliteDirectory` (none for a PostgreSQL store, whose files are the server's).
+    static func daemon(server: Locked<SocketServer?>, sqliteDirectory: String?) -> OperationalProbes {
         OperationalProbes(
             connections: {
                 server.withLock { $0 }.map { server in
@@ -15,9 +15,10 @@ extension OperationalProbes {
                 }
             },
             storeBytes: {
+                guard let sqliteDirectory else { return nil }
                 let files = ["relyd.sqlite3", "relyd.sqlite3-wal"]
                 let sizes = files.compactMap { name -> Int? in
-                    let attributes = try? FileManager.default.attributesOfItem(atPath: stateDirectory + "/" + name)
+                    let attributes = try? FileManager.default.attributesOfItem(atPath: sqliteDirectory + "/" + name)
                     return (attributes?[.size] as? NSNumber)?.intValue
                 }
                 return sizes.isEmpty ? nil : sizes.reduce(0, +)

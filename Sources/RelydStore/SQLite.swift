@@ -1,28 +1,8 @@
 import CSQLite
 import Foundation
 
-/// A value bound to a statement parameter.
-enum SQLiteValue {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-
-    /// `text`, or `null` for nil.
-    static func text(_ value: String?) -> SQLiteValue { value.map { .text($0) } ?? .null }
-
-    /// Dates are stored as REAL seconds since the Foundation reference date (2001-01-01Z), the number a `Date` holds,
-    /// so that a date read back compares equal to the one written. (Unix seconds would lose the last bit of
-    /// precision in almost half the cases.) Unix time is `value + 978307200`.
-    static func date(_ value: Date) -> SQLiteValue { .real(value.timeIntervalSinceReferenceDate) }
-
-    /// `date`, or `null` for nil.
-    static func date(_ value: Date?) -> SQLiteValue { value.map { .date($0) } ?? .null }
-}
-
 /// The current result row of a query. Valid only inside the closure it is passed to.
-struct SQLiteRow {
+struct SQLiteRow: SQLRow {
     fileprivate let statement: OpaquePointer
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
@@ -42,12 +22,6 @@ struct SQLiteRow {
         let count = Int(sqlite3_column_bytes(statement, column))
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
-
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-
-    func date(_ column: Int32) -> Date { Date(timeIntervalSinceReferenceDate: double(column)) }
-
-    func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
 }
 
 /// The only code in relyd that calls `sqlite3_*`: one connection, its prepared statements, and errors turned into
@@ -55,7 +29,7 @@ struct SQLiteRow {
 ///
 /// Not thread-safe (opened with `SQLITE_OPEN_NOMUTEX`): the owner confines it to one thread or serial queue.
 /// No C pointer leaves this type except inside ``SQLiteRow``, which lives only for one row callback.
-final class SQLiteConnection {
+final class SQLiteConnection: SQLConnection {
     private var db: OpaquePointer?
     /// Prepared statements by SQL text, prepared once with `SQLITE_PREPARE_PERSISTENT` and reused.
     private var statements: [String: OpaquePointer] = [:]
@@ -94,7 +68,7 @@ final class SQLiteConnection {
     }
 
     /// Runs one statement and maps every result row.
-    func query<T>(_ sql: String, _ bindings: [SQLiteValue] = [],
+    func query<T>(_ sql: String, _ bindings: [SQLValue] = [],
                   _ map: (SQLiteRow) throws(StoreError) -> T) throws(StoreError) -> [T] {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
@@ -108,7 +82,7 @@ final class SQLiteConnection {
 
     /// Runs one statement to completion and returns how many rows it inserted, updated or deleted.
     @discardableResult
-    func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(StoreError) -> Int {
+    func run(_ sql: String, _ bindings: [SQLValue] = []) throws(StoreError) -> Int {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
         try bind(bindings, to: statement)
@@ -154,7 +128,7 @@ final class SQLiteConnection {
         return statement
     }
 
-    private func bind(_ values: [SQLiteValue], to statement: OpaquePointer) throws(StoreError) {
+    private func bind(_ values: [SQLValue], to statement: OpaquePointer) throws(StoreError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32
@@ -170,12 +144,6 @@ final class SQLiteConnection {
                 rc = string.withCString { pointer in
                     sqlite3_bind_text64(statement, index, pointer, UInt64(string.utf8.count),
                                         relyd_sqlite_transient(), UInt8(SQLITE_UTF8))
-                }
-            case .blob(let bytes):
-                rc = bytes.withUnsafeBytes { buffer in
-                    // An empty array has no base address, and a nil pointer would bind NULL, not an empty blob.
-                    guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
-                    return sqlite3_bind_blob64(statement, index, base, UInt64(buffer.count), relyd_sqlite_transient())
                 }
             }
             guard rc == SQLITE_OK else { throw error("sqlite3_bind", rc) }

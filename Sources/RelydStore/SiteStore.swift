@@ -1,6 +1,7 @@
 import Foundation
 
-/// Why the store failed. The detail is for the log; callers answer `internal_error`.
+/// Why the store failed. The detail is for the log; callers answer `internal_error`, or `store_unavailable` for
+/// `.unavailable`.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// A site with this id (or a pending authorization with this state) already exists.
@@ -11,6 +12,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsafePermissions
         /// The database holds a schema this relyd does not know.
         case schema
+        /// The database server cannot be reached or dropped the connection. Nothing of this call was committed
+        /// unless the server committed it before the connection broke; a retry is safe for every operation but
+        /// `consumePendingAuthorization`, whose state may then be gone. The store reconnects on a later call.
+        case unavailable
     }
 
     public var kind: Kind

@@ -19,6 +19,19 @@ import Testing
         #expect(lines.map { $0.prefix { $0 != " " } } == sampleKeys)
     }
 
+    /// The PostgreSQL URL's password is masked in check-config's output, wherever the URL carries it.
+    @Test func postgresqlPassword_isMasked() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.url.appendingPathComponent("relyd.cfg").path
+        for url in ["postgresql://relyd:hunter2@db1,db2/relyd", "postgresql://db/relyd?password=hunter2"] {
+            try "store = postgresql\npostgresql_url = \(url)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let output = try run(Checkout.product("relyd").path, ["check-config", "--config", path])
+            #expect(output.contains("store = postgresql"))
+            #expect(output.contains("postgresql_url = postgresql://"))
+            #expect(!output.contains("hunter2"))
+        }
+    }
+
     /// A bad file exits 78 with file:line: reason on stderr.
     @Test func badFile_exits78WithFileAndLine() throws {
         let directory = try TemporaryDirectory()

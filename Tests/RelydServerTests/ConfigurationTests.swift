@@ -61,13 +61,26 @@ import Testing
         #expect(configuration.adminGIDs == [])
     }
 
+    /// The PostgreSQL store is chosen with its URL; SQLite stays the default.
+    @Test func postgresqlStore_isChosenWithItsURL() throws {
+        let configuration = try ConfigurationFile.parse("""
+            store = postgresql
+            postgresql_url = postgresql://relyd@db1.example,db2.example/relyd?target_session_attrs=read-write
+            """, file: "t.cfg")
+        #expect(configuration.store == .postgresql)
+        #expect(configuration.postgresqlURL
+                    == "postgresql://relyd@db1.example,db2.example/relyd?target_session_attrs=read-write")
+        #expect(Configuration().store == .sqlite)
+    }
+
     /// A bad file is refused with the file, the line and the reason.
     @Test(arguments: [
         ("op_timeout_ms = 0", 1), ("\n\nnot a pair", 3), ("colour = blue", 1), ("socket_mode = 660", 1),
         ("log_level = loud", 1), ("max_line_bytes = 1\n", 1), ("state_dir = a\nstate_dir = b", 2),
         ("allow_http_loopback = maybe", 1), ("allowed_uids = www-data", 1), ("admin_gids = 1,,2", 1),
         ("allowed_gids = -1", 1), ("socket_group = no-such-group-relyd", 1), ("request_burst = 0", 1),
-        ("max_connections_per_uid = 0", 1),
+        ("max_connections_per_uid = 0", 1), ("store = mysql", 1), ("log_level = info\nstore = postgresql", 2),
+        ("postgresql_url = postgresql://relyd@db/relyd?nonsense=1", 1),
     ])
     func badFile_isRefusedWithItsLine(text: String, line: Int) {
         #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }
@@ -92,6 +105,8 @@ import Testing
             allowed_op_hosts = https://op.example/realms/a, op.example:8443, [::1]:9000
             allowed_uids = 1000,33
             admin_gids = 0
+            store = postgresql
+            postgresql_url = postgresql://relyd@db.example/relyd
             """, file: "t.cfg")
         configuration.maxConnections = 7
         let lines = ConfigurationFile.effectiveLines(configuration)
@@ -108,5 +123,11 @@ import Testing
         #expect(ConfigurationFile.masked("proxy", value: "https://user:pw@proxy.example:3128/x")
                     == "https://***@proxy.example:3128/x")
         #expect(ConfigurationFile.masked("allowed_op_hosts", value: "https://op.example/a@b") == "https://op.example/a@b")
+        #expect(ConfigurationFile.masked("postgresql_url", value: "postgresql://relyd:pw@db1:5432,db2/relyd")
+                    == "postgresql://***@db1:5432,db2/relyd")
+        #expect(ConfigurationFile.masked("postgresql_url", value: "postgresql://db/relyd?user=r&password=pw&x=1")
+                    == "postgresql://db/relyd?user=r&password=***&x=1")
+        #expect(ConfigurationFile.masked("postgresql_url", value: "host=db password='p w' dbname=relyd")
+                    == "host=db password=*** dbname=relyd")
     }
 }

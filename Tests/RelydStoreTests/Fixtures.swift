@@ -5,7 +5,7 @@ import Testing
 
 /// The store implementations every conformance test runs against.
 enum Backend: String, CaseIterable, CustomTestStringConvertible {
-    case inMemory, sqlite
+    case inMemory, sqlite, postgresql
 
     var testDescription: String { rawValue }
 }
@@ -26,14 +26,24 @@ struct TemporaryDirectory {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Runs `body` with a fresh, empty store of `backend`, then closes it and removes its files.
+/// Runs `body` with a fresh, empty store of `backend`, then closes it and removes its files (or its database).
 func withStore(_ backend: Backend, _ body: (any SiteStore) async throws -> Void) async throws {
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    let store: any SiteStore = switch backend {
-    case .inMemory: InMemorySiteStore()
-    case .sqlite: try SQLiteSiteStore.open(directory: directory.stateDirectory)
+    switch backend {
+    case .inMemory:
+        try await withClosing(InMemorySiteStore(), body)
+    case .sqlite:
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withClosing(try SQLiteSiteStore.open(directory: directory.stateDirectory), body)
+    case .postgresql:
+        try await withDatabase { database in
+            try await withClosing(try await offPool { try PostgreSQLSiteStore.open(url: database.url) }, body)
+        }
     }
+}
+
+/// Runs `body` with `store`, then closes it, whether `body` threw or not.
+private func withClosing(_ store: any SiteStore, _ body: (any SiteStore) async throws -> Void) async throws {
     do {
         try await body(store)
     } catch {
@@ -41,6 +51,36 @@ func withStore(_ backend: Backend, _ body: (any SiteStore) async throws -> Void)
         throw error
     }
     await store.close()
+}
+
+/// Runs `body` with a new, empty PostgreSQL database, then drops it, whether `body` threw or not.
+func withDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
+    let database = try await offPool { try PostgreSQLTestServer.createDatabase() }
+    do {
+        try await body(database)
+    } catch {
+        await offPool { database.drop() }
+        throw error
+    }
+    await offPool { database.drop() }
+}
+
+/// Runs blocking work (libpq round trips, starting the cluster) on a thread of its own: the tests run in parallel,
+/// and blocking the cooperative pool's few threads would stall the timing-sensitive tests of the same process.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// ``offPool(_:)`` for work that cannot fail.
+func offPool(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            work()
+            continuation.resume()
+        }
+    }
 }
 
 /// A fixed instant with a fractional part, so that tests notice any loss of date precision.

@@ -36,7 +36,7 @@ import Testing
             let full = makeSite(id: "full")
             let sparse = Site(id: "sparse", opHost: "https://op.example.test", clientID: "", clientSecret: nil,
                               clientSecretExpiresAt: nil, registrationAccessToken: nil, registrationClientURI: nil,
-                              redirectURI: "https://app.example.test/ç\u{0}b", postLogoutRedirectURI: nil, scopes: [],
+                              redirectURI: "https://app.example.test/ç b", postLogoutRedirectURI: nil, scopes: [],
                               clientName: nil, grantTypes: [], responseTypes: ["code id_token"],
                               tokenEndpointAuthMethod: "client_secret_post", idTokenSignedResponseAlg: nil,
                               isDynamicallyRegistered: false, createdAt: Date(timeIntervalSinceReferenceDate: 0.1))
@@ -57,6 +57,23 @@ import Testing
             let withOptionals = try await store.consumePendingAuthorization(state: "t", siteID: "full", now: epoch)
             #expect(withOptionals == makePending(state: "t", siteID: "full"))
             #expect(withOptionals?.codeVerifier.revealed == "verifier-t")
+        }
+    }
+
+    /// A NUL inside a string round-trips where the engine can store it (SQLite, memory); PostgreSQL's text type cannot
+    /// hold NUL, and the PostgreSQL store refuses the value with `.io` rather than store a truncated one.
+    @Test(arguments: Backend.allCases) func nulInAStringRoundTripsOrIsRefused(backend: Backend) async throws {
+        try await withStore(backend) { (store: any SiteStore) async throws in
+            var site = makeSite(id: "nul")
+            site.clientName = "a\u{0}b"
+            let kind = await storeErrorKind { () throws(StoreError) in try await store.insertSite(site) }
+            if backend == .postgresql {
+                #expect(kind == .io)
+                #expect(try await store.site(id: "nul") == nil)
+            } else {
+                #expect(kind == nil)
+                #expect(try await store.site(id: "nul") == site)
+            }
         }
     }
 

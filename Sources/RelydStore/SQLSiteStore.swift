@@ -1,0 +1,98 @@
+import Dispatch
+import Foundation
+
+/// How a SQL store reaches its connection: on which thread, and which connection (one that lives as long as the
+/// store, or one reopened after the server dropped it).
+protocol SQLConnectionProvider: Sendable {
+    /// Runs `work` with a connection, off the Swift cooperative pool, and returns its result.
+    func perform<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
+    /// Closes the connection; later calls throw `.io`.
+    func close() async
+}
+
+/// The ``SiteStore`` of both SQL backends, written once: ``SQLiteSiteStore`` and ``PostgreSQLSiteStore`` only say
+/// how to open their database and how work reaches its connection.
+///
+/// Sendability (`@unchecked`, since the class is not final): its only state is the immutable, Sendable `provider`.
+public class SQLSiteStore: SiteStore, @unchecked Sendable {
+    private let provider: any SQLConnectionProvider
+
+    init(provider: any SQLConnectionProvider) {
+        self.provider = provider
+    }
+
+    public func insertSite(_ site: Site) async throws(StoreError) {
+        let values = try SiteRow.values(of: site)
+        try await provider.perform { connection throws(StoreError) in try connection.insertSite(values) }
+    }
+
+    public func updateSite(_ site: Site) async throws(StoreError) -> Bool {
+        let values = try SiteRow.values(of: site)
+        return try await provider.perform { connection throws(StoreError) in try connection.updateSite(values) }
+    }
+
+    public func site(id: String) async throws(StoreError) -> Site? {
+        try await provider.perform { connection throws(StoreError) in try connection.site(id: id) }
+    }
+
+    public func deleteSite(id: String) async throws(StoreError) -> Bool {
+        try await provider.perform { connection throws(StoreError) in try connection.deleteSite(id: id) }
+    }
+
+    public func allSites() async throws(StoreError) -> [Site] {
+        try await provider.perform { connection throws(StoreError) in try connection.allSites() }
+    }
+
+    public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
+        let values = try PendingRow.values(of: pending)
+        try await provider.perform { connection throws(StoreError) in
+            try connection.insertPendingAuthorization(values)
+        }
+    }
+
+    public func consumePendingAuthorization(state: String, siteID: String, now: Date) async throws(StoreError)
+        -> PendingAuthorization?
+    {
+        let pending = try await provider.perform { connection throws(StoreError) in
+            try connection.consumePendingAuthorization(state: state, siteID: siteID)
+        }
+        guard let pending, isLive(pending.expiresAt, at: now) else { return nil }
+        return pending
+    }
+
+    public func purgeExpired(now: Date) async throws(StoreError) -> Int {
+        try await provider.perform { connection throws(StoreError) in try connection.purgeExpired(now: now) }
+    }
+
+    public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
+        let values = TokenBindingRow.values(of: binding)
+        try await provider.perform { connection throws(StoreError) in try connection.insertTokenBinding(values) }
+    }
+
+    public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
+        let binding = try await provider.perform { connection throws(StoreError) in
+            try connection.tokenBinding(accessTokenHash: accessTokenHash)
+        }
+        guard let binding, isLive(binding.expiresAt, at: now) else { return nil }
+        return binding
+    }
+
+    public func close() async {
+        await provider.close()
+    }
+}
+
+extension DispatchQueue {
+    /// Runs `work` on this queue and hands its result back to the awaiting task.
+    ///
+    /// The continuation carries a `Result` so that the typed `StoreError` survives the bridge (a throwing
+    /// continuation would erase it to `any Error`).
+    func perform<T: Sendable>(_ work: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
+            self.async { continuation.resume(returning: Result { () throws(StoreError) -> T in try work() }) }
+        }
+        return try result.get()
+    }
+}

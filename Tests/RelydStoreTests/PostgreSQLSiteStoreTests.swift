@@ -1,0 +1,161 @@
+import Foundation
+import RelydBasics
+@testable import RelydStore
+import Testing
+
+/// What only the PostgreSQL backend promises: a schema relyd migrates itself (also when instances start together),
+/// one redemption of a state across instances, no stale reads between instances, and recovery from a lost server
+/// connection. Blocking libpq work outside a store (opening, direct SQL) runs off the cooperative pool.
+@Suite struct PostgreSQLSiteStoreTests {
+    /// Instances starting together against an empty database all open, and the schema is created once.
+    @Test func concurrentFirstStartsCreateTheSchemaOnce() async throws {
+        try await withDatabase { database in
+            let stores = try await withThrowingTaskGroup(of: PostgreSQLSiteStore.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await open(database.url) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(stores.count == 4)
+            for store in stores { await store.close() }
+            let version = try await sql(database.url) { connection throws(StoreError) in
+                try connection.schemaVersion()
+            }
+            #expect(version == PostgreSQLSchema.migrations.count)
+        }
+    }
+
+    /// A database from a newer relyd (a higher schema version) is refused with `.schema`.
+    @Test func futureSchemaVersionIsRefused() async throws {
+        try await withDatabase { database in
+            await (try await open(database.url)).close()
+            try await sql(database.url) { connection throws(StoreError) in
+                try connection.run("UPDATE relyd_schema_version SET version = ?1",
+                                   [.integer(Int64(PostgreSQLSchema.migrations.count + 1))])
+            }
+            #expect(await openError(database.url) == .schema)
+        }
+    }
+
+    /// A database left at schema version 1 is migrated in place: its sites survive and read back as OpenID Connect
+    /// sites without a key of their own.
+    @Test func versionOneDatabaseIsMigrated() async throws {
+        try await withDatabase { database in
+            try await sql(database.url) { connection throws(StoreError) in
+                try connection.exec(PostgreSQLSchema.migrations[0])
+                try connection.exec("""
+                    CREATE TABLE relyd_schema_version (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);
+                    INSERT INTO relyd_schema_version VALUES (1, 1);
+                    INSERT INTO sites VALUES ('old-site', 'https://op.example', 'client', 'secret', NULL, NULL, NULL,
+                        'https://rp.example/cb', NULL, '["openid"]', NULL, '["authorization_code"]', '["code"]',
+                        'client_secret_basic', NULL, 1, 0);
+                    """)
+            }
+
+            let store = try await open(database.url)
+            let site = try #require(try await store.site(id: "old-site"))
+            #expect(site.clientSecret?.revealed == "secret")
+            #expect(site.providerKind == .openIDConnect)
+            #expect(site.signingKey == nil)
+            await store.close()
+            let version = try await sql(database.url) { connection throws(StoreError) in
+                try connection.schemaVersion()
+            }
+            #expect(version == PostgreSQLSchema.migrations.count)
+        }
+    }
+
+    /// Consumers on several instances (one connection each) racing for one state: exactly one gets it.
+    @Test func oneStateIsRedeemedOnceAcrossInstances() async throws {
+        try await withDatabase { database in
+            var stores: [PostgreSQLSiteStore] = []
+            for _ in 0..<4 { stores.append(try await open(database.url)) }
+            try await stores[0].insertSite(makeSite(id: "x"))
+            try await stores[1].insertPendingAuthorization(makePending(state: "s", siteID: "x"))
+            let successes = try await withThrowingTaskGroup(of: Bool.self) { [stores] group in
+                for index in 0..<40 {
+                    group.addTask {
+                        try await stores[index % stores.count]
+                            .consumePendingAuthorization(state: "s", siteID: "x", now: epoch) != nil
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(successes == 1)
+            for store in stores { await store.close() }
+        }
+    }
+
+    /// A change written through one instance is what another instance reads next: nothing is cached.
+    @Test func changesOnOneInstanceAreSeenByAnother() async throws {
+        try await withDatabase { database in
+            let writer = try await open(database.url)
+            let reader = try await open(database.url)
+            try await writer.insertSite(makeSite(id: "x"))
+            #expect(try await reader.site(id: "x") == makeSite(id: "x"))
+            var changed = makeSite(id: "x")
+            changed.redirectURI = "https://app.example.test/other"
+            #expect(try await writer.updateSite(changed))
+            #expect(try await reader.site(id: "x") == changed)
+            #expect(try await writer.deleteSite(id: "x"))
+            #expect(try await reader.site(id: "x") == nil)
+            await writer.close()
+            await reader.close()
+        }
+    }
+
+    /// When the server ends the store's session, the call that hit it throws `.unavailable`, the next call
+    /// reconnects by itself, and everything written before is still there.
+    @Test func lostConnectionIsUnavailableThenRecovers() async throws {
+        try await withDatabase { database in
+            let store = try await open(database.url)
+            try await store.insertSite(makeSite(id: "x"))
+
+            let terminated = try await sql(database.serverURL) { connection throws(StoreError) in
+                try connection.query("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = ?1 AND pid <> pg_backend_pid()
+                    """, [.text(database.name)]) { row in row.text(0) }
+            }
+            #expect(terminated == ["t"])
+
+            #expect(await storeErrorKind { () throws(StoreError) in _ = try await store.site(id: "x") } == .unavailable)
+            #expect(try await store.site(id: "x") == makeSite(id: "x"))
+            try await store.insertSite(makeSite(id: "y"))
+            #expect(try await store.allSites().map(\.id) == ["x", "y"])
+            await store.close()
+        }
+    }
+
+    /// A server that does not answer is `.unavailable` at open, not a hang or a crash.
+    @Test func unreachableServerIsUnavailable() async {
+        #expect(await openError("postgresql://relyd@127.0.0.1:1/relyd?connect_timeout=2") == .unavailable)
+    }
+}
+
+/// Opens a store on `url`, off the cooperative pool.
+private func open(_ url: String) async throws -> PostgreSQLSiteStore {
+    try await offPool { try PostgreSQLSiteStore.open(url: url) }
+}
+
+/// The kind of error opening a store on `url` throws, or nil when it opens (the store then closes on release).
+private func openError(_ url: String) async -> StoreError.Kind? {
+    do {
+        _ = try await open(url)
+        return nil
+    } catch {
+        return (error as? StoreError)?.kind
+    }
+}
+
+/// Runs `work` on a connection of its own to `url`, off the cooperative pool, and closes it.
+@discardableResult
+private func sql<T: Sendable>(_ url: String, _ work: @escaping @Sendable (PostgreSQLConnection) throws(StoreError) -> T)
+    async throws -> T
+{
+    try await offPool {
+        let connection = try PostgreSQLConnection(url: url)
+        defer { connection.close() }
+        return try work(connection)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+@testable import RelydStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The PostgreSQL server the store tests use: the one RELYD_TEST_POSTGRESQL_URL names (scripts/test.sh sets it),
+/// else a throw-away cluster that scripts/start-postgres.sh starts on first use and stops once the test process has
+/// exited (however it ends: a crash leaves no server behind). There is no skipping: without a PostgreSQL server the
+/// PostgreSQL tests fail.
+enum PostgreSQLTestServer {
+    /// The server's URL, ending in `/relyd`, the database the start script creates.
+    static let url: Result<String, StoreError> = {
+        if let url = ProcessInfo.processInfo.environment["RELYD_TEST_POSTGRESQL_URL"], !url.isEmpty {
+            return .success(url)
+        }
+        guard let pipe = popen(script("start-postgres.sh") + " --stop-when-gone \(getpid())", "r") else {
+            return .failure(StoreError(.io, "popen: cannot run scripts/start-postgres.sh"))
+        }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = fread(&chunk, 1, chunk.count, pipe), count > 0 { output += chunk[..<count] }
+        let status = pclose(pipe)
+        let folder = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == 0, let env = try? String(contentsOfFile: folder + "/env", encoding: .utf8),
+              let url = env.split(separator: "=", maxSplits: 1).last
+        else {
+            return .failure(StoreError(.io, "scripts/start-postgres.sh failed: install postgresql "
+                                       + "(scripts/install-deps.sh --test) or set RELYD_TEST_POSTGRESQL_URL"))
+        }
+        return .success(url.trimmingCharacters(in: .whitespacesAndNewlines))
+    }()
+
+    /// The path of one of the project's scripts.
+    static func script(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/" + name).path
+    }
+
+    /// A new empty database on the server, for one test.
+    static func createDatabase() throws(StoreError) -> TestDatabase {
+        let url = try url.get()
+        let name = "relyd_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let admin = try PostgreSQLConnection(url: url)
+        defer { admin.close() }
+        try admin.exec("CREATE DATABASE \(name)")
+        let base = url.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return TestDatabase(name: name, url: base + "/" + name, serverURL: url)
+    }
+}
+
+/// One test's database; `drop()` removes it, disconnecting whoever is still connected.
+struct TestDatabase {
+    let name: String
+    let url: String
+    let serverURL: String
+
+        func drop() {
+        guard let admin = try? PostgreSQLConnection(url: serverURL) else { return }
+        defer { admin.close() }
+        _ = try? admin.exec("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+}
