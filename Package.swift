@@ -72,6 +72,8 @@ let package = Package(
                     dependencies: ["RelydOIDC", "RelydTestSupport", "RelydCrypto"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RelydCommandsTests", dependencies: ["RelydCommands", "RelydTestSupport"]),
         .testTarget(name: "RelydServerTests", dependencies: ["RelydServer", "RelydTestSupport"]),
-        .testTarget(name: "RelydIntegrationTests", dependencies: ["RelydClient", "RelydProtocol", "RelydBasics"]),
+        .testTarget(name: "RelydClientTests", dependencies: ["RelydClient", "RelydProtocol", "RelydBasics"]),
+        .testTarget(name: "RelydIntegrationTests",
+                    dependencies: ["RelydClient", "RelydProtocol", "RelydBasics", "RelydTestSupport"]),
     ]
 )

@@ -11,6 +11,8 @@ swift build --build-tests
 # cooperative thread pool that the timing-sensitive unit tests share with them.
 swift test --skip-build --skip RelydIntegrationTests 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter RelydIntegrationTests 2>&1 | tee -a .build/test-output.txt
+# docs/CONFORMANCE.md is generated from the conformance cases above: fail when it no longer matches them.
+scripts/conformance-report.sh --check .build/test-output.txt
 # The client tests run in a virtualenv kept between runs (only the first run installs from PyPI); the relyd
 # package is reinstalled from clients/python every time, so they test what a user would pip-install.
 clients_venv="$HOME/.cache/relyd-tests/clients-venv"

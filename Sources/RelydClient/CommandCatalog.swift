@@ -86,6 +86,7 @@ public enum CommandCatalog {
             ("client_name", .string, false),
             ("grant_types", .strings, false),
             ("response_types", .strings, false),
+            ("id_token_signed_response_alg", .string, false),
         ]),
         entry(RemoveSite.self, [("oxd_id", .string, true)]),
         entry(GetSite.self, [("oxd_id", .string, true)]),

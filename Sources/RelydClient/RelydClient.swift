@@ -216,13 +216,14 @@ public final class RelydClient: Sendable {
     /// `update_site`: changes the given metadata; a dynamically registered client is updated at the OP too.
     public func updateSite(oxdID: String, authorizationRedirectURI: String? = nil,
                            postLogoutRedirectURI: String? = nil, scope: [String]? = nil, clientName: String? = nil,
-                           grantTypes: [String]? = nil, responseTypes: [String]? = nil)
+                           grantTypes: [String]? = nil, responseTypes: [String]? = nil,
+                           idTokenSignedResponseAlg: String? = nil)
         async throws(RelydClientError) -> SiteMetadata
     {
         try await send(UpdateSite.self, .init(
             oxdID: oxdID, authorizationRedirectURI: authorizationRedirectURI,
             postLogoutRedirectURI: postLogoutRedirectURI, scope: scope, clientName: clientName,
-            grantTypes: grantTypes, responseTypes: responseTypes))
+            grantTypes: grantTypes, responseTypes: responseTypes, idTokenSignedResponseAlg: idTokenSignedResponseAlg))
     }
 
     /// `remove_site`: forgets the site and deregisters its client at the OP where possible.

@@ -58,9 +58,10 @@ public enum SignatureScheme: Sendable, Hashable {
     case ed25519
 }
 
-/// The public half of a key pair as JWK members need it (RFC 7518 §6.2, §6.3): big-endian bytes, no leading zeros
-/// for RSA, and EC coordinates padded to the curve's coordinate length.
+/// The public half of a key pair as JWK members need it (RFC 7518 §6.2, §6.3, RFC 8037 §2): big-endian bytes, no
+/// leading zeros for RSA, EC coordinates padded to the curve's coordinate length, Ed25519's 32-byte encoding.
 public enum PublicKeyComponents: Sendable, Equatable {
     case rsa(modulus: [UInt8], exponent: [UInt8])
     case ec(EllipticCurve, x: [UInt8], y: [UInt8])
+    case ed25519(x: [UInt8])
 }

@@ -284,15 +284,13 @@ public final class PrivateKey: @unchecked Sendable {
 
     deinit { EVP_PKEY_free(pkey) }
 
-    /// A fresh key pair: RSA with ``PublicKey/minimumRSABits`` bits, or EC on the given curve. Ed25519 is refused:
-    /// no relyd client signs with it.
+    /// A fresh key pair: RSA with ``PublicKey/minimumRSABits`` bits, EC on the given curve, or Ed25519.
     public convenience init(generating kind: PublicKey.Kind) throws(CryptoError) {
         let typeName: String
         switch kind {
         case .rsa: typeName = "RSA"
         case .ec: typeName = "EC"
-        case .ed25519:
-            throw CryptoError(function: "PrivateKey.init(generating:)", reason: "key type not supported for signing")
+        case .ed25519: typeName = "ED25519"
         }
         guard let context = EVP_PKEY_CTX_new_from_name(nil, typeName, nil) else {
             throw .openSSL("EVP_PKEY_CTX_new_from_name")
@@ -309,7 +307,7 @@ public final class PrivateKey: @unchecked Sendable {
                 throw .openSSL("EVP_PKEY_CTX_set_group_name")
             }
         case .ed25519:
-            break  // refused above
+            break  // one curve, nothing to choose
         }
         var pkey: OpaquePointer?
         guard EVP_PKEY_generate(context, &pkey) == 1, let pkey else { throw .openSSL("EVP_PKEY_generate") }
@@ -384,7 +382,12 @@ public final class PrivateKey: @unchecked Sendable {
             return .ec(curve, x: Array(point[1...curve.coordinateLength]),
                        y: Array(point[(1 + curve.coordinateLength)...]))
         case .ed25519:
-            throw CryptoError(function: "PrivateKey.publicComponents", reason: "key type not supported")
+            var x = [UInt8](repeating: 0, count: 32)
+            var length = x.count
+            guard EVP_PKEY_get_raw_public_key(pkey, &x, &length) == 1, length == x.count else {
+                throw .openSSL("EVP_PKEY_get_raw_public_key")
+            }
+            return .ed25519(x: x)
         }
     }
 
@@ -393,6 +396,7 @@ public final class PrivateKey: @unchecked Sendable {
         switch try publicComponents() {
         case .rsa(let modulus, let exponent): try PublicKey(rsaModulus: modulus, exponent: exponent)
         case .ec(let curve, let x, let y): try PublicKey(curve: curve, x: x, y: y)
+        case .ed25519(let x): try PublicKey(ed25519: x)
         }
     }
 
@@ -412,17 +416,19 @@ public final class PrivateKey: @unchecked Sendable {
     ///
     /// - Throws: when the scheme does not fit the key (a caller bug) or OpenSSL fails.
     public func sign(_ message: [UInt8], scheme: SignatureScheme) throws(CryptoError) -> [UInt8] {
-        let digest: DigestAlgorithm
+        let digest: DigestAlgorithm?
         switch (scheme, kind) {
         case (.rsaPKCS1v15(let algorithm), .rsa), (.rsaPSS(let algorithm), .rsa), (.ecdsa(let algorithm), .ec):
             digest = algorithm
+        case (.ed25519, .ed25519):
+            digest = nil  // Ed25519 hashes internally and signs in one shot
         default:
             throw CryptoError(function: "PrivateKey.sign", reason: "signature scheme does not fit the key type")
         }
         guard let context = EVP_MD_CTX_new() else { throw .openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         var keyContext: OpaquePointer?
-        guard EVP_DigestSignInit_ex(context, &keyContext, digest.openSSLName, nil, nil, pkey, nil) == 1 else {
+        guard EVP_DigestSignInit_ex(context, &keyContext, digest?.openSSLName, nil, nil, pkey, nil) == 1 else {
             throw .openSSL("EVP_DigestSignInit_ex")
         }
         if case .rsaPSS = scheme {

@@ -6,64 +6,6 @@ import RelydOIDC
 import RelydProtocol
 import RelydTestSupport
 
-/// One signing key of the bench OP, with its public JWK.
-struct BenchSigningKey: @unchecked Sendable {
-    let algorithm: JWSAlgorithm
-    let keyID: String
-    let jwk: [String: JSONValue]
-    /// Signs a JWS signing input (the header and payload parts with their dot).
-    let sign: @Sendable ([UInt8]) throws -> [UInt8]
-
-    /// The compact JWS of `claims` under this key.
-    func token(_ claims: [String: JSONValue]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let header: JSONValue = .object(["alg": .string(algorithm.rawValue), "kid": .string(keyID),
-                                         "typ": .string("JWT")])
-        let signingInput = Base64URL.encode(Array(try encoder.encode(header))) + "."
-            + Base64URL.encode(Array(try encoder.encode(JSONValue.object(claims))))
-        return signingInput + "." + Base64URL.encode(try sign(Array(signingInput.utf8)))
-    }
-
-    static func generated(_ algorithm: JWSAlgorithm, scratch: String) throws -> BenchSigningKey {
-        switch algorithm {
-        case .rs256, .es256:
-            // A site key of relyd's own is exactly an OP key of these kinds: its JWK, and its PEM to sign with.
-            let siteKey = try SiteSigningKey.generate(algorithmNamed: algorithm.rawValue)
-            let privateKey = try PrivateKey(pem: siteKey.pem())
-            let scheme: SignatureScheme = algorithm == .rs256 ? .rsaPKCS1v15(.sha256) : .ecdsa(.sha256)
-            return BenchSigningKey(algorithm: algorithm, keyID: siteKey.keyID, jwk: siteKey.publicJWK) { input in
-                try privateKey.sign(input, scheme: scheme)
-            }
-        default:
-            return try ed25519(scratch: scratch)
-        }
-    }
-
-    /// relyd's crypto layer signs only with the key types its clients use, so the bench's Ed25519 OP key comes from
-    /// the openssl CLI; the bench signs few EdDSA tokens, none on a measured path.
-    private static func ed25519(scratch: String) throws -> BenchSigningKey {
-        let keyPath = scratch + "/ed25519.pem"
-        try runCommand("openssl", ["genpkey", "-algorithm", "ed25519", "-out", keyPath], scratch: scratch)
-        let publicDER = scratch + "/ed25519.pub.der"
-        try runCommand("openssl", ["pkey", "-in", keyPath, "-pubout", "-outform", "DER", "-out", publicDER],
-                       scratch: scratch)
-        // The SubjectPublicKeyInfo of an Ed25519 key ends with the 32 raw public key bytes.
-        let x = Array(try Data(contentsOf: URL(fileURLWithPath: publicDER)).suffix(32))
-        let jwk: [String: JSONValue] = ["kid": .string("EdDSA"), "use": .string("sig"), "alg": .string("EdDSA"),
-                                        "kty": .string("OKP"), "crv": .string("Ed25519"),
-                                        "x": .string(Base64URL.encode(x))]
-        return BenchSigningKey(algorithm: .edDSA, keyID: "EdDSA", jwk: jwk) { input in
-            let inputPath = scratch + "/ed25519.in"
-            let signaturePath = scratch + "/ed25519.sig"
-            try Data(input).write(to: URL(fileURLWithPath: inputPath))
-            try runCommand("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", keyPath, "-in", inputPath,
-                                       "-out", signaturePath], scratch: scratch)
-            return Array(try Data(contentsOf: URL(fileURLWithPath: signaturePath)))
-        }
-    }
-}
-
 /// The FakeOP served over loopback HTTP with asymmetric keys, timing its own work.
 ///
 /// It adds what a browser needs to the FakeOP: `GET /authorize` answers 302 to the redirect URI with a code,
@@ -72,20 +14,18 @@ struct BenchSigningKey: @unchecked Sendable {
 final class BenchOP: HTTPTransport, @unchecked Sendable {
     let op: FakeOP
     let server: LoopbackHTTPServer
-    let keys: [BenchSigningKey]
+    let keys: [OPSigningKey]
     private let durations = Locked<[String: [Double]]>([:])
 
     /// An OP whose ID tokens are signed with `keys[0]` and whose JWKS publishes every key.
-    init(keys: [BenchSigningKey]) throws {
+    init(keys: [OPSigningKey]) throws {
         self.keys = keys
         server = try LoopbackHTTPServer()
         op = FakeOP(issuer: server.baseURL)
         let algorithms = keys.map { JSONValue.string($0.algorithm.rawValue) }
         op.discoveryEdits = { $0["id_token_signing_alg_values_supported"] = .array(algorithms) }
-        let signer = keys[0]
-        op.idTokenSigner = { claims in try signer.token(claims) }
-        let jwks = FakeOP.json(["keys": .array(keys.map { .object($0.jwk) })])
-        op.override(path: "/jwks") { _ in jwks }
+        op.signingKey = keys[0]
+        op.publishedKeys = keys.compactMap(\.publicJWK)
         server.start(serving: self)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import RelydCrypto
 import RelydOIDC
 import RelydProtocol
+import RelydTestSupport
 
 /// Section 2: `check_id_token` through the socket against `openssl speed` verify, with an in-process breakdown.
 enum IDTokenBench {
@@ -10,7 +11,7 @@ enum IDTokenBench {
 
     static func run(seconds: Double, report: inout Report) throws {
         let scratch = try ScratchDirectory("idtoken")
-        let keys = try algorithms.map { try BenchSigningKey.generated($0, scratch: scratch.path) }
+        let keys = try algorithms.map { try OPSigningKey($0, keyID: $0.rawValue) }
         let op = try BenchOP(keys: keys)
         defer { op.stop() }
         let relyd = try RelydProcess(in: scratch.path)
@@ -35,7 +36,7 @@ enum IDTokenBench {
         var rs256Ratio = 0.0
         for key in keys {
             progress("id tokens: \(key.algorithm.rawValue)")
-            let token = try key.token(claims)
+            let token = try key.sign(claims, clientSecret: "")
             let request: [String: Any] = ["id": 1, "command": "check_id_token",
                                           "params": ["oxd_id": oxdID, "id_token": token]]
             // One checked call first: a refused token would make the load below measure error answers.
@@ -92,9 +93,10 @@ enum IDTokenBench {
         return rates
     }
 
-    private static func breakdown(key: BenchSigningKey, token: String, issuer: String, clientID: String,
+    private static func breakdown(key: OPSigningKey, token: String, issuer: String, clientID: String,
                                   socketRate: Double) throws -> [String] {
-        let keys = try JWKSet(json: JSONEncoder().encode(JSONValue.object(["keys": .array([.object(key.jwk)])])))
+        let jwks = JSONValue.object(["keys": .array(key.publicJWK.map { [$0] } ?? [])])
+        let keys = try JWKSet(json: JSONEncoder().encode(jwks))
         guard let publicKey = keys.keys.first?.publicKey else { throw BenchError("the bench JWK did not import") }
         let expectations = IDTokenExpectations(issuer: issuer, clientID: clientID,
                                                allowedAlgorithms: [key.algorithm], now: Date())

@@ -1,5 +1,6 @@
 import Foundation
 import RelydOIDC
+import RelydTestSupport
 
 /// Section 3: whole logins against the bench OP, relyd and a Python peer, with the OP's own time taken out.
 enum LoginBench {
@@ -39,7 +40,7 @@ enum LoginBench {
 
     static func run(seconds: Double, peer: Peer?, report: inout Report) throws {
         let scratch = try ScratchDirectory("login")
-        let op = try BenchOP(keys: [try BenchSigningKey.generated(.rs256, scratch: scratch.path)])
+        let op = try BenchOP(keys: [try OPSigningKey(.rs256, keyID: "RS256")])
         defer { op.stop() }
         let relyd = try RelydProcess(in: scratch.path)
         defer { relyd.stop() }

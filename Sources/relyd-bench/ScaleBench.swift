@@ -1,4 +1,5 @@
 import Foundation
+import RelydTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,7 @@ enum ScaleBench {
 
     static func run(seconds: Double, report: inout Report) throws {
         let scratch = try ScratchDirectory("scale")
-        let op = try BenchOP(keys: [try BenchSigningKey.generated(.rs256, scratch: scratch.path)])
+        let op = try BenchOP(keys: [try OPSigningKey(.rs256, keyID: "RS256")])
         defer { op.stop() }
         let relyd = try RelydProcess(in: scratch.path)
         defer { relyd.stop() }

@@ -89,7 +89,6 @@ import Testing
         ["authorization_redirect_uri": JSONValue.string("/relative")],
         ["authorization_redirect_uri": .string("https://rp.example/cb#frag")],
         ["token_endpoint_auth_method": .string("none")],
-        ["id_token_signed_response_alg": .string("none")],
         ["client_id": .string("only-id")],
     ])
     func registerSite_withBadInput_failsWithInvalidParameter(extra: [String: JSONValue]) async {

@@ -5,11 +5,11 @@ import Testing
 @Suite("Private key generation, PEM round trip and signing")
 struct PrivateKeyTests {
     static let signingKinds: [(PublicKey.Kind, SignatureScheme)] = [
-        (.rsa, .rsaPKCS1v15(.sha256)), (.ec(.p256), .ecdsa(.sha256)),
+        (.rsa, .rsaPKCS1v15(.sha256)), (.ec(.p256), .ecdsa(.sha256)), (.ed25519, .ed25519),
     ]
 
-    /// A generated key signs, and its own public key verifies the signature (RS256 and ES256).
-    @Test(arguments: [0, 1])
+    /// A generated key signs, and its own public key verifies the signature (RS256, ES256 and EdDSA).
+    @Test(arguments: [0, 1, 2])
     func generatedKeySignature_verifiesWithItsPublicKey(index: Int) throws {
         let (kind, scheme) = Self.signingKinds[index]
         let key = try PrivateKey(generating: kind)
@@ -71,8 +71,14 @@ struct PrivateKeyTests {
         #expect(throws: CryptoError.self) { try key.sign([1], scheme: .rsaPKCS1v15(.sha256)) }
     }
 
-    /// Ed25519 keys are not generated: no relyd client signs with them.
-    @Test func ed25519Generation_isRefused() {
-        #expect(throws: CryptoError.self) { try PrivateKey(generating: .ed25519) }
+    /// An Ed25519 key publishes its 32-byte public key and signs 64-byte signatures (RFC 8032).
+    @Test func ed25519Key_hasRFC8032Sizes() throws {
+        let key = try PrivateKey(generating: .ed25519)
+        guard case .ed25519(let x) = try key.publicComponents() else {
+            Issue.record("not Ed25519 components")
+            return
+        }
+        #expect(x.count == 32)
+        #expect(try key.sign([1, 2, 3], scheme: .ed25519).count == 64)
     }
 }

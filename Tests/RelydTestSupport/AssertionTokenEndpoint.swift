@@ -68,14 +68,20 @@ public final class AssertionTokenEndpoint: @unchecked Sendable {
     public func login(_ harness: DispatcherHarness, oxdID: String) async throws -> (code: String, state: String) {
         let response = await harness.send("get_authorization_url", ["oxd_id": .string(oxdID)])
         guard response.isOK, let url = response.data["authorization_url"]?.stringValue,
-              let state = response.data["state"]?.stringValue,
-              let query = URLComponents(string: url)?.queryItems,
+              let state = response.data["state"]?.stringValue
+        else { throw FakeOPError("get_authorization_url failed: \(response.raw)") }
+        return (try authorize(url), state)
+    }
+
+    /// Plays the user's browser for an authorization URL and returns the code this endpoint will redeem.
+    public func authorize(_ url: String) throws -> String {
+        guard let query = URLComponents(string: url)?.queryItems,
               let clientID = query.first(where: { $0.name == "client_id" })?.value,
               let nonce = query.first(where: { $0.name == "nonce" })?.value
-        else { throw FakeOPError("get_authorization_url failed: \(response.raw)") }
+        else { throw FakeOPError("incomplete authorization URL") }
         let code = try op.authorize(url)
         self.state.withLock { $0.grants[code] = Grant(clientID: clientID, nonce: nonce) }
-        return (code, state)
+        return code
     }
 
     private func token(_ request: HTTPRequest) -> HTTPResponse {

@@ -5,12 +5,14 @@ import RelydHTTP
 import RelydOIDC
 import RelydProtocol
 
-/// An OpenID Provider simulated inside the test process, reached through the `HTTPTransport` the engine is given.
+/// An OpenID Provider simulated inside the test process, reached through the `HTTPTransport` the engine is given,
+/// or over real HTTP through a ``LoopbackHTTPServer``.
 ///
-/// It serves discovery, JWKS, dynamic registration, the token endpoint (checking client authentication, the
-/// redirect URI and the PKCE verifier like a strict OP) and userinfo. ID tokens are signed HS256 with the
-/// client's secret unless ``idTokenSigner`` is set, so no private key is needed in Swift. Tests change its
-/// behaviour through the `var`s, or replace any endpoint's answer with ``override(path:_:)``.
+/// It serves discovery, JWKS, dynamic registration, the token endpoint (authorization code and refresh token
+/// grants, checking client authentication, the redirect URI and the PKCE verifier like a strict OP), userinfo
+/// (JSON or signed), RP-initiated logout and WebFinger. ID tokens are signed HS256 with the client's secret unless
+/// ``signingKey`` names another key. Tests change its behaviour through the `var`s, or replace any endpoint's answer
+/// with ``override(path:_:)``.
 public final class FakeOP: HTTPTransport, @unchecked Sendable {
     public struct Client: Sendable {
         public var secret: String
@@ -31,18 +33,32 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [String: Client] = [:]
     private var grants: [String: Grant] = [:]
-    private var accessTokens: [String: String] = [:]
+    private var accessTokens: [String: (clientID: String, subject: String)] = [:]
+    private var refreshTokens: [String: (clientID: String, subject: String)] = [:]
+    private var issuedIDTokens: Set<String> = []
     private var overrides: [String: @Sendable (HTTPRequest) throws(HTTPTransportError) -> HTTPResponse] = [:]
     private var counter = 0
+    /// Makes this OP's tokens differ from every other instance's, as a real OP's do: relyd keys what it remembers
+    /// about a token by its hash, across all the OPs its sites use.
+    private let tokenPrefix = UUID().uuidString.prefix(8)
     private var log: [HTTPRequest] = []
     /// Changes applied to every ID token's claims just before signing.
     public var idTokenClaimEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
-    /// Signs ID tokens instead of HS256 with the client's secret, for an OP with asymmetric keys (the benchmark's).
-    public var idTokenSigner: (@Sendable ([String: JSONValue]) throws -> String)?
     /// Changes applied to the discovery document.
     public var discoveryEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
     /// The `sub` the userinfo endpoint reports; nil means the subject the token was issued to.
     public var userInfoSubject: String?
+    /// The key ID tokens, signed userinfo and ``sign(_:clientID:)`` use; nil: HS256 with the client's secret.
+    public var signingKey: OPSigningKey?
+    /// The JWKs served at `/jwks`.
+    public var publishedKeys: [JSONValue] = []
+    /// Changes applied to every token response (any member, the ID token itself included) just before it is sent.
+    public var tokenResponseEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
+    /// Whether userinfo answers with a JWT signed with ``signingKey`` (`application/jwt`, Core 5.3.2).
+    public var signsUserInfo = false
+    /// Whether userinfo reads the access token only from a form-encoded POST body (RFC 6750 2.2), as if the
+    /// Authorization header field did not exist.
+    public var readsUserInfoTokenFromBodyOnly = false
 
     private let clock: any WallClock
 
@@ -106,10 +122,12 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
         let path = request.url.path
         if path.hasSuffix("/.well-known/openid-configuration") { return Self.json(discovery()) }
         switch path {
-        case "/jwks": return Self.json(["keys": .array([])])
+        case "/jwks": return Self.json(["keys": .array(lock.withLock { publishedKeys })])
         case "/register": return try register(request)
         case "/token": return try token(request)
-        case "/userinfo": return userInfo(request)
+        case "/userinfo": return try userInfo(request)
+        case "/end_session": return endSession(request)
+        case "/.well-known/webfinger": return webFinger(request)
         default: return HTTPResponse(status: 404)
         }
     }
@@ -151,7 +169,8 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
             "registration_client_uri": .string(issuer + "/register/" + id),
             "token_endpoint_auth_method": .string(method),
             "redirect_uris": .array(redirectURIs.map(JSONValue.string)),
-        ], status: 201)
+            "id_token_signed_response_alg": body["id_token_signed_response_alg"] ?? .null,
+        ].filter { $0.value != .null }, status: 201)
     }
 
     private func token(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -161,45 +180,111 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
             guard let clientID, let client = clients[clientID], client.secret == secret else {
                 return Self.json(["error": .string("invalid_client")], status: 401)
             }
-            guard form["grant_type"] == "authorization_code", let code = form["code"], let grant = grants[code],
-                  grant.clientID == clientID
-            else {
-                return Self.json(["error": .string("invalid_grant"), "error_description": .string("unknown code")], status: 400)
-            }
-            grants[code] = nil
-            guard form["redirect_uri"] == grant.redirectURI else {
-                return Self.json(["error": .string("invalid_grant"), "error_description": .string("redirect_uri")], status: 400)
-            }
-            let verifier = form["code_verifier"] ?? ""
-            guard (try? PKCE.challenge(forVerifier: verifier)) == grant.codeChallenge else {
-                return Self.json(["error": .string("invalid_grant"), "error_description": .string("PKCE")], status: 400)
+            let subject: String
+            var nonce: String?
+            switch form["grant_type"] {
+            case "authorization_code":
+                guard let code = form["code"], let grant = grants[code], grant.clientID == clientID else {
+                    return Self.json(["error": .string("invalid_grant"), "error_description": .string("unknown code")], status: 400)
+                }
+                grants[code] = nil
+                guard form["redirect_uri"] == grant.redirectURI else {
+                    return Self.json(["error": .string("invalid_grant"), "error_description": .string("redirect_uri")], status: 400)
+                }
+                let verifier = form["code_verifier"] ?? ""
+                guard (try? PKCE.challenge(forVerifier: verifier)) == grant.codeChallenge else {
+                    return Self.json(["error": .string("invalid_grant"), "error_description": .string("PKCE")], status: 400)
+                }
+                subject = grant.subject
+                nonce = grant.nonce
+            case "refresh_token":
+                guard let token = form["refresh_token"], let grant = refreshTokens[token], grant.clientID == clientID else {
+                    return Self.json(["error": .string("invalid_grant")], status: 400)
+                }
+                subject = grant.subject
+            default:
+                return Self.json(["error": .string("unsupported_grant_type")], status: 400)
             }
             counter += 1
-            let accessToken = "at-\(counter)"
-            accessTokens[accessToken] = grant.subject
+            let accessToken = "at-\(tokenPrefix)-\(counter)"
+            let refreshToken = "rt-\(tokenPrefix)-\(counter)"
+            accessTokens[accessToken] = (clientID, subject)
+            refreshTokens[refreshToken] = (clientID, subject)
+            let key = try signingKey ?? OPSigningKey(.hs256, keyID: nil)
             let now = Int64(clock.now().timeIntervalSince1970)
             var claims: [String: JSONValue] = [
-                "iss": .string(issuer), "sub": .string(grant.subject), "aud": .string(clientID),
+                "iss": .string(issuer), "sub": .string(subject), "aud": .string(clientID),
                 "iat": .integer(now), "exp": .integer(now + 600),
             ]
-            if let nonce = grant.nonce { claims["nonce"] = .string(nonce) }
-            claims["at_hash"] = .string(try Self.halfHash(accessToken))
+            if let nonce { claims["nonce"] = .string(nonce) }
+            if let hash = try key.tokenHash(accessToken) { claims["at_hash"] = .string(hash) }
             idTokenClaimEdits?(&claims)
-            return Self.json([
+            let idToken = try key.sign(claims, clientSecret: client.secret)
+            issuedIDTokens.insert(idToken)
+            var answer: [String: JSONValue] = [
                 "access_token": .string(accessToken), "token_type": .string("Bearer"), "expires_in": .integer(600),
-                "refresh_token": .string("rt-\(counter)"),
-                "id_token": .string(try idTokenSigner?(claims) ?? Self.signHS256(claims, secret: client.secret)),
-            ])
+                "refresh_token": .string(refreshToken), "id_token": .string(idToken),
+            ]
+            tokenResponseEdits?(&answer)
+            return Self.json(answer)
         }
     }
 
-    private func userInfo(_ request: HTTPRequest) -> HTTPResponse {
-        let authorization = request.headers.first(where: { $0.0.lowercased() == "authorization" })?.1 ?? ""
-        let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
-        guard let subject = lock.withLock({ accessTokens[token] }) else {
+    /// Signs `claims` as this OP signs its ID tokens for `clientID` (for logout tokens and other JWTs a test makes).
+    public func sign(_ claims: [String: JSONValue], clientID: String,
+                     header edits: (inout [String: JSONValue]) -> Void = { _ in }) throws -> String {
+        let secret = lock.withLock { clients[clientID]?.secret } ?? ""
+        return try (signingKey ?? OPSigningKey(.hs256, keyID: nil)).sign(claims, clientSecret: secret, header: edits)
+    }
+
+    private func userInfo(_ request: HTTPRequest) throws -> HTTPResponse {
+        let token: String
+        if readsUserInfoTokenFromBodyOnly {
+            let isForm = request.method == .post && request.headers.contains {
+                $0.0.lowercased() == "content-type" && $0.1.hasPrefix("application/x-www-form-urlencoded")
+            }
+            token = isForm ? Self.form(request.body)["access_token"] ?? "" : ""
+        } else {
+            let authorization = request.headers.first(where: { $0.0.lowercased() == "authorization" })?.1 ?? ""
+            token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
+        }
+        guard !token.isEmpty else {
+            // RFC 6750 3.1: a request without any token gets a challenge without an error code.
+            return HTTPResponse(status: 401, headers: ["www-authenticate": "Bearer realm=\"fake\""])
+        }
+        guard let (clientID, subject) = lock.withLock({ accessTokens[token] }) else {
             return HTTPResponse(status: 401, headers: ["www-authenticate": "Bearer error=\"invalid_token\""])
         }
-        return Self.json(["sub": .string(userInfoSubject ?? subject), "email": .string("\(subject)@example.org")])
+        let claims: [String: JSONValue] = [
+            "sub": .string(userInfoSubject ?? subject), "email": .string("\(subject)@example.org"),
+        ]
+        guard signsUserInfo else { return Self.json(claims) }
+        var signed = claims
+        signed["iss"] = .string(issuer)
+        signed["aud"] = .string(clientID)
+        return HTTPResponse(status: 200, headers: ["content-type": "application/jwt"],
+                            body: Data(try sign(signed, clientID: clientID).utf8))
+    }
+
+    /// RP-initiated logout at `/end_session` (advertise it with ``discoveryEdits``): the `id_token_hint` must be an ID token this OP issued and the post-logout redirect
+    /// URI one of the client's; the browser is then sent there with the `state`.
+    private func endSession(_ request: HTTPRequest) -> HTTPResponse {
+        let query = Dictionary((URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems ?? [])
+            .map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        guard let hint = query["id_token_hint"], lock.withLock({ issuedIDTokens.contains(hint) }),
+              let redirect = query["post_logout_redirect_uri"], var target = URLComponents(string: redirect)
+        else { return HTTPResponse(status: 400) }
+        if let state = query["state"] { target.queryItems = [URLQueryItem(name: "state", value: state)] }
+        return HTTPResponse(status: 302, headers: ["location": target.string ?? redirect])
+    }
+
+    /// WebFinger (RFC 7033): every resource's issuer is this OP.
+    private func webFinger(_ request: HTTPRequest) -> HTTPResponse {
+        let query = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems ?? []
+        guard let resource = query.first(where: { $0.name == "resource" })?.value else { return HTTPResponse(status: 400) }
+        return Self.json(["subject": .string(resource), "links": .array([.object([
+            "rel": .string("http://openid.net/specs/connect/1.0/issuer"), "href": .string(issuer),
+        ])])], headers: ["content-type": "application/jrd+json"])
     }
 
     /// A compact HS256 JWS over `claims`.
@@ -212,14 +297,9 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
         return signingInput + "." + Base64URL.encode(mac)
     }
 
-    static func halfHash(_ token: String) throws -> String {
-        let hash = try digest(.sha256, Array(token.utf8))
-        return Base64URL.encode(Array(hash.prefix(hash.count / 2)))
-    }
-
     public static func json(_ object: [String: JSONValue], status: Int = 200, headers: [String: String] = [:]) -> HTTPResponse {
         var headers = headers
-        headers["content-type"] = "application/json"
+        headers["content-type"] = headers["content-type"] ?? "application/json"
         return HTTPResponse(status: status, headers: headers, body: (try? JSONEncoder().encode(JSONValue.object(object))) ?? Data())
     }
 

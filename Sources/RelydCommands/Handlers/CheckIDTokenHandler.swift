@@ -14,7 +14,8 @@ public enum CheckIDTokenHandler: CommandHandler {
         let provider = try await context.providers.metadata(issuer: site.opHost)
         var expectations = IDTokenVerification.expectations(
             site: site, provider: provider, pending: nil, authentication: try ClientAuthentication(site: site),
-            accessToken: parameters.accessToken.map(Secret.init), environment: context.environment)
+            accessToken: parameters.accessToken.map(Secret.init), fromTokenEndpoint: false,
+            environment: context.environment)
         expectations.nonce = parameters.nonce
         let validated = try await IDTokenVerification.validate(
             Secret(parameters.idToken), site: site, provider: provider, cache: context.providers,

@@ -41,7 +41,7 @@ public enum GetTokensByCodeHandler: CommandHandler {
             }
             let expectations = IDTokenVerification.expectations(
                 site: site, provider: provider, pending: pending, authentication: authentication,
-                accessToken: tokens.accessToken, environment: environment)
+                accessToken: tokens.accessToken, fromTokenEndpoint: true, environment: environment)
             let validated = try await IDTokenVerification.validate(
                 idToken, site: site, provider: provider, cache: context.providers, expectations: expectations)
             try await TokenBindings.store(accessToken: tokens.accessToken, expiresIn: tokens.expiresIn,

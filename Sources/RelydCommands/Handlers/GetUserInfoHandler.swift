@@ -16,9 +16,16 @@ public enum GetUserInfoHandler: CommandHandler {
         let accessToken = Secret(parameters.accessToken)
         let binding = try await context.store.tokenBinding(
             accessTokenHash: try AccessTokenHash.of(accessToken), now: environment.clock.now())
+        var verifySigned: UserInfo.SignedResponseVerifier?
+        if let provider = endpoints.openIDConnect {
+            let providers = context.providers
+            verifySigned = { @Sendable token in
+                try await UserInfo.verifiedClaims(ofSigned: token, site: site, provider: provider, cache: providers)
+            }
+        }
         let claims = try await UserInfo.fetch(
             accessToken: accessToken, expectedSubject: binding?.siteID == site.id ? binding?.subject : nil,
-            endpoints: endpoints, http: environment.http)
+            endpoints: endpoints, http: environment.http, verifySigned: verifySigned)
         return GetUserInfo.Result(claims: claims)
     }
 }

@@ -26,11 +26,7 @@ public enum RegisterSiteHandler: CommandHandler {
             throw RelydError(.invalidParameter, "'params.token_endpoint_auth_method' must be one of "
                 + ClientAuthentication.supportedMethods.joined(separator: ", "))
         }
-        if let alg = parameters.idTokenSignedResponseAlg {
-            guard let algorithm = JWSAlgorithm(rawValue: alg), algorithm != .none else {
-                throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' is not a supported algorithm")
-            }
-        }
+        if let alg = parameters.idTokenSignedResponseAlg { try checkIDTokenAlgorithm(alg) }
         // A private_key_jwt client authenticates with relyd's key, so a pre-registered one needs no secret.
         if parameters.clientSecret != nil && parameters.clientID == nil
             || parameters.clientID != nil && parameters.clientSecret == nil && method != "private_key_jwt"
@@ -106,6 +102,14 @@ public enum RegisterSiteHandler: CommandHandler {
             return nil
         }
         return try SiteSigningKey.generate(algorithmNamed: name ?? SiteSigningKey.supportedAlgorithms[0].rawValue)
+    }
+
+    /// `id_token_signed_response_alg` must name an algorithm relyd implements; `none` is accepted as the app's
+    /// explicit opt-in to unsigned ID tokens from the token endpoint.
+    static func checkIDTokenAlgorithm(_ name: String) throws {
+        guard JWSAlgorithm(rawValue: name) != nil else {
+            throw RelydError(.invalidParameter, "'params.id_token_signed_response_alg' is not a supported algorithm")
+        }
     }
 
     /// A redirect URI must be absolute and carry no fragment (RFC 6749 3.1.2).

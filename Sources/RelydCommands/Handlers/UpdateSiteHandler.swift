@@ -20,6 +20,9 @@ public enum UpdateSiteHandler: CommandHandler {
         if let uri = parameters.postLogoutRedirectURI {
             try RegisterSiteHandler.checkRedirectURI(uri, field: "post_logout_redirect_uri")
         }
+        if let alg = parameters.idTokenSignedResponseAlg {
+            try RegisterSiteHandler.checkIDTokenAlgorithm(alg)
+        }
         for (name, values) in [("grant_types", parameters.grantTypes), ("response_types", parameters.responseTypes)] {
             if let values, values.isEmpty || values.contains(where: \.isEmpty) {
                 throw RelydError(.invalidParameter, "'params.\(name)' must list at least one non-empty value")
@@ -27,12 +30,16 @@ public enum UpdateSiteHandler: CommandHandler {
         }
 
         var site = try await context.site(parameters.oxdID)
+        if parameters.idTokenSignedResponseAlg != nil && site.providerKind == .oauth2 {
+            throw RelydError(.invalidParameter, "a plain OAuth 2.0 site has no ID tokens")
+        }
         site.redirectURI = parameters.authorizationRedirectURI ?? site.redirectURI
         site.postLogoutRedirectURI = parameters.postLogoutRedirectURI ?? site.postLogoutRedirectURI
         site.scopes = parameters.scope.map(AuthorizationRequest.withOpenID) ?? site.scopes
         site.clientName = parameters.clientName ?? site.clientName
         site.grantTypes = parameters.grantTypes ?? site.grantTypes
         site.responseTypes = parameters.responseTypes ?? site.responseTypes
+        site.idTokenSignedResponseAlg = parameters.idTokenSignedResponseAlg ?? site.idTokenSignedResponseAlg
 
         let http = context.environment.http
         let handle = try ClientRegistrationManagement.handle(of: site, http: http)

@@ -97,6 +97,8 @@ public enum ClientRegistration {
         return try parse(answer, requested: request)
     }
 
+    /// - Throws: `op_response_invalid` for an answer without a `client_id`, without a secret for secret-based
+    ///   authentication, or registering unsigned ID tokens (`none`) that were not requested.
     static func parse(_ answer: [String: JSONValue], requested: ClientMetadataRequest) throws -> RegisteredClient {
         guard let clientID = answer["client_id"]?.stringValue, !clientID.isEmpty else {
             throw RelydError(.opResponseInvalid, "the registration response has no 'client_id'")
@@ -105,6 +107,13 @@ public enum ClientRegistration {
         let secret = answer["client_secret"]?.stringValue.map(Secret.init)
         if secret == nil && method.hasPrefix("client_secret") {
             throw RelydError(.opResponseInvalid, "the registration response has no 'client_secret' for \(method)")
+        }
+        let idTokenAlgorithm = answer["id_token_signed_response_alg"]?.stringValue ?? requested.idTokenSignedResponseAlg
+        // Unsigned ID tokens only ever by the app's choice, never because an OP's answer (to a registration, an
+        // update or a renewal) says so.
+        if idTokenAlgorithm == JWSAlgorithm.none.rawValue
+            && requested.idTokenSignedResponseAlg != JWSAlgorithm.none.rawValue {
+            throw RelydError(.opResponseInvalid, "the OP registered unsigned ID tokens, which were not asked for")
         }
         let expiresAt = answer["client_secret_expires_at"]?.int64Value.flatMap { seconds in
             seconds == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(seconds))
@@ -116,8 +125,7 @@ public enum ClientRegistration {
             registrationAccessToken: answer["registration_access_token"]?.stringValue.map(Secret.init),
             registrationClientURI: answer["registration_client_uri"]?.stringValue,
             tokenEndpointAuthMethod: method,
-            idTokenSignedResponseAlg: answer["id_token_signed_response_alg"]?.stringValue
-                ?? requested.idTokenSignedResponseAlg,
+            idTokenSignedResponseAlg: idTokenAlgorithm,
             grantTypes: answer["grant_types"]?.arrayValue?.compactMap(\.stringValue) ?? requested.grantTypes,
             responseTypes: answer["response_types"]?.arrayValue?.compactMap(\.stringValue) ?? requested.responseTypes)
     }

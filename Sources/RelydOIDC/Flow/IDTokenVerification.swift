@@ -42,19 +42,26 @@ public enum IDTokenVerification {
     }
 
     /// The expectations for an ID token answering `pending` (OpenID Connect Core 3.1.3.7).
+    ///
+    /// - Parameter fromTokenEndpoint: true when relyd itself received the token from the token endpoint (code
+    ///   exchange, refresh). Only then may a site registered with `id_token_signed_response_alg` `none` get an
+    ///   unsigned token: TLS to the OP stands in for the signature (Core 3.1.3.7 step 6). Anywhere else such a site
+    ///   accepts no token at all.
     public static func expectations(site: Site, provider: ProviderMetadata, pending: PendingAuthorization?,
                                     authentication: ClientAuthentication, accessToken: Secret?,
-                                    environment: OIDCEnvironment) -> IDTokenExpectations {
-        IDTokenExpectations(
+                                    fromTokenEndpoint: Bool, environment: OIDCEnvironment) -> IDTokenExpectations {
+        let unsigned = fromTokenEndpoint && site.idTokenSignedResponseAlg == JWSAlgorithm.none.rawValue
+        return IDTokenExpectations(
             issuer: provider.issuer,
             clientID: site.clientID,
             nonce: pending?.nonce.revealed,
-            allowedAlgorithms: allowedAlgorithms(site: site, provider: provider),
+            allowedAlgorithms: unsigned ? [.none] : allowedAlgorithms(site: site, provider: provider),
             clientSecret: authentication.sharedSecret,
             accessToken: accessToken?.revealed,
             maxAge: pending?.maxAge,
             acrValues: pending?.acrValues,
             now: environment.clock.now(),
-            clockSkew: environment.settings.clockSkew)
+            clockSkew: environment.settings.clockSkew,
+            acceptsUnsigned: unsigned)
     }
 }

@@ -60,21 +60,9 @@ public struct SiteSigningKey: Sendable, Equatable {
 
     /// The public JWK (RFC 7517 §4, RFC 7518 §6) with `kid`, `use` sig and `alg`; never any private member.
     public var publicJWK: [String: JSONValue] {
-        var jwk: [String: JSONValue] = [
+        components.jwkMembers.merging([
             "kid": .string(keyID), "use": .string("sig"), "alg": .string(algorithm.rawValue),
-        ]
-        switch components {
-        case .rsa(let modulus, let exponent):
-            jwk["kty"] = .string("RSA")
-            jwk["n"] = .string(Base64URL.encode(modulus))
-            jwk["e"] = .string(Base64URL.encode(exponent))
-        case .ec(let curve, let x, let y):
-            jwk["kty"] = .string("EC")
-            jwk["crv"] = .string(curve.rawValue)
-            jwk["x"] = .string(Base64URL.encode(x))
-            jwk["y"] = .string(Base64URL.encode(y))
-        }
-        return jwk
+        ]) { $1 }
     }
 
     /// The JWK Set holding just this key, as registered inline (RFC 7591 `jwks`) and served by `get_jwks`.
@@ -94,6 +82,8 @@ public struct SiteSigningKey: Sendable, Equatable {
             #"{"e":"\#(Base64URL.encode(exponent))","kty":"RSA","n":"\#(Base64URL.encode(modulus))"}"#
         case .ec(let curve, let x, let y):
             #"{"crv":"\#(curve.rawValue)","kty":"EC","x":"\#(Base64URL.encode(x))","y":"\#(Base64URL.encode(y))"}"#
+        case .ed25519(let x):
+            #"{"crv":"Ed25519","kty":"OKP","x":"\#(Base64URL.encode(x))"}"#
         }
     }
 

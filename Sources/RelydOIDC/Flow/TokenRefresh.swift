@@ -25,7 +25,7 @@ public enum TokenRefresh {
                                        environment: OIDCEnvironment) async throws -> ValidatedIDToken {
         let expectations = IDTokenVerification.expectations(
             site: site, provider: provider, pending: nil, authentication: authentication, accessToken: accessToken,
-            environment: environment)
+            fromTokenEndpoint: true, environment: environment)
         let validated = try await IDTokenVerification.validate(
             idToken, site: site, provider: provider, cache: cache, expectations: expectations)
         if let originalSubject, validated.subject != originalSubject {

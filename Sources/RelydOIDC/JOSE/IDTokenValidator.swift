@@ -10,8 +10,12 @@ public struct IDTokenExpectations: Sendable {
     public var clientID: String
     /// When non-nil, the token's `nonce` must be present and equal (compared in constant time).
     public var nonce: String?
-    /// The header `alg` must be one of these. `none` is refused even when listed.
+    /// The header `alg` must be one of these. `none` is refused even when listed, unless ``acceptsUnsigned``.
     public var allowedAlgorithms: Set<JWSAlgorithm>
+    /// Whether an unsigned token (`alg` `none`, listed in ``allowedAlgorithms``) is acceptable: only when it came
+    /// straight from the token endpoint over TLS to a site that registered `none` (Core 3.1.3.7 step 6), never for a
+    /// token an app hands in.
+    public var acceptsUnsigned: Bool
     /// The HMAC key for HS256/384/512 (its UTF-8 bytes, OIDC Core §10.1). HS* is refused when nil or empty.
     public var clientSecret: String?
     /// When non-nil and the token has `at_hash`, `at_hash` must match this access token.
@@ -26,7 +30,7 @@ public struct IDTokenExpectations: Sendable {
 
     public init(issuer: String, clientID: String, nonce: String? = nil, allowedAlgorithms: Set<JWSAlgorithm>,
                 clientSecret: String? = nil, accessToken: String? = nil, maxAge: Int? = nil,
-                acrValues: [String]? = nil, now: Date, clockSkew: TimeInterval = 60) {
+                acrValues: [String]? = nil, now: Date, clockSkew: TimeInterval = 60, acceptsUnsigned: Bool = false) {
         self.issuer = issuer
         self.clientID = clientID
         self.nonce = nonce
@@ -37,6 +41,7 @@ public struct IDTokenExpectations: Sendable {
         self.acrValues = acrValues
         self.now = now
         self.clockSkew = clockSkew
+        self.acceptsUnsigned = acceptsUnsigned
     }
 }
 
@@ -82,7 +87,8 @@ public enum IDTokenValidator {
                                 keys: JWKSet) throws(IDTokenFailure) -> ValidatedIDToken {
         let jws = try SignedJWT.parse(token)
         try SignedJWT.verifySignature(jws, allowedAlgorithms: expectations.allowedAlgorithms,
-                                      clientSecret: expectations.clientSecret, keys: keys)
+                                      clientSecret: expectations.clientSecret, keys: keys,
+                                      acceptingUnsigned: expectations.acceptsUnsigned)
         return try checkClaims(jws, expectations: expectations)
     }
 

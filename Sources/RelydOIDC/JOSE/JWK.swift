@@ -135,3 +135,19 @@ public struct JWKSet: Sendable {
         }
     }
 }
+
+extension PublicKeyComponents {
+    /// The members of a public JWK that say what the key is (RFC 7518 §6.2, §6.3, RFC 8037 §2): `kty` and its key
+    /// parameters, without `kid`, `use` or `alg`, which depend on how the key is used.
+    public var jwkMembers: [String: JSONValue] {
+        switch self {
+        case .rsa(let modulus, let exponent):
+            ["kty": .string("RSA"), "n": .string(Base64URL.encode(modulus)), "e": .string(Base64URL.encode(exponent))]
+        case .ec(let curve, let x, let y):
+            ["kty": .string("EC"), "crv": .string(curve.rawValue), "x": .string(Base64URL.encode(x)),
+             "y": .string(Base64URL.encode(y))]
+        case .ed25519(let x):
+            ["kty": .string("OKP"), "crv": .string("Ed25519"), "x": .string(Base64URL.encode(x))]
+        }
+    }
+}

@@ -2,7 +2,8 @@ import RelydCrypto
 
 /// The JWS `alg` values relyd recognises (RFC 7518 §3.1, RFC 8037 for EdDSA).
 ///
-/// `none` is recognised only so that it can be refused by name; nothing ever accepts it.
+/// `none` is recognised so that it can be refused by name; only an ID token from the token endpoint of a site that
+/// registered `none` may use it (see ``IDTokenExpectations/acceptsUnsigned``).
 public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
     case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
     case ps256 = "PS256", ps384 = "PS384", ps512 = "PS512"

@@ -18,15 +18,22 @@ enum SignedJWT {
     /// Verifies the signature before any claim is read. Throws `.unknownKey` when no key of `keys` may have signed
     /// the token (no key with its `kid`, or without a `kid` no key compatible with its `alg`): the caller refetches
     /// the JWKS once on exactly that failure.
+    ///
+    /// - Parameter acceptingUnsigned: true only for an ID token the token endpoint returned to a site registered
+    ///   with `id_token_signed_response_alg` `none`; `alg` `none` must then also be in `allowedAlgorithms`, and the
+    ///   signature part must be empty.
     static func verifySignature(_ jws: JWS, allowedAlgorithms: Set<JWSAlgorithm>, clientSecret: String?,
-                                keys: JWKSet) throws(IDTokenFailure) {
+                                keys: JWKSet, acceptingUnsigned: Bool = false) throws(IDTokenFailure) {
         let algorithm = jws.header.algorithm
         guard allowedAlgorithms.contains(algorithm) else {
             throw IDTokenFailure(.algorithm, "alg is not allowed for this client")
         }
         switch algorithm.verification {
         case .unsecured:
-            throw IDTokenFailure(.algorithm, "alg none is never accepted")
+            guard acceptingUnsigned, jws.signature.isEmpty else {
+                throw IDTokenFailure(.algorithm,
+                                     "alg none is accepted only from the token endpoint, by a site registered for it")
+            }
         case .hmac(let digest):
             // The MAC key is the client secret and nothing else: never a JWK, so an HS* token cannot be checked with
             // a public key's bytes (algorithm confusion).

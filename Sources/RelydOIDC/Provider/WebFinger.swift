@@ -14,8 +14,8 @@ public enum WebFinger {
     ///   the answered issuer is outside `allowed_op_hosts`; `op_response_invalid` when the answer names no
     ///   acceptable issuer; the errors of ``ProviderHTTPClient``.
     public static func issuer(for resource: String, environment: OIDCEnvironment) async throws -> String {
-        let (normalized, authority) = try normalize(resource)
         let http = environment.http
+        let (normalized, authority) = try normalize(resource, allowHTTPLoopback: http.allowHTTPLoopback)
         let percentEncodedQuery = FormEncoding.encode([("resource", normalized), ("rel", issuerRelation)])
         let url = try http.endpointURL(authority + "/.well-known/webfinger?" + percentEncodedQuery,
                                        field: "resource", code: .invalidParameter)
@@ -39,8 +39,10 @@ public enum WebFinger {
         return href
     }
 
-    /// The resource to ask for and the `scheme://host[:port]` to ask.
-    static func normalize(_ resource: String) throws -> (resource: String, authority: String) {
+    /// The resource to ask for and the `scheme://host[:port]` to ask: https, except http for an account on a
+    /// loopback host when `allowHTTPLoopback` is set (a local test OP, like loopback issuers).
+    static func normalize(_ resource: String,
+                          allowHTTPLoopback: Bool) throws -> (resource: String, authority: String) {
         let invalid = RelydError(.invalidParameter,
                                  "'params.resource' must be acct:user@host, user@host or an https URL")
         let isAccount = resource.lowercased().hasPrefix("acct:")
@@ -56,7 +58,8 @@ public enum WebFinger {
         guard let at = account.lastIndex(of: "@"), at != account.startIndex else { throw invalid }
         let host = account[account.index(after: at)...]
         guard !host.isEmpty, !host.contains("/"), !host.contains("?"), !host.contains("#") else { throw invalid }
-        return ("acct:" + account, "https://" + host)
+        let isLoopback = URLComponents(string: "https://\(host)")?.host.map(ProviderHTTPClient.isLoopback) ?? false
+        return ("acct:" + account, (allowHTTPLoopback && isLoopback ? "http://" : "https://") + host)
     }
 
     private static func bracketed(_ host: String) -> String {

@@ -21,7 +21,8 @@ public enum RegisterSite: CommandDescriptor {
         public var tokenEndpointAuthMethod: String?
         /// With `private_key_jwt`: the algorithm of the key pair relyd generates, `RS256` (default) or `ES256`.
         public var signingAlg: String?
-        /// The ID-token signing algorithm to require; otherwise any the OP advertises (never `none`).
+        /// The ID-token signing algorithm to require; otherwise any the OP advertises (never `none`). `none` itself
+        /// is the explicit opt-in to unsigned ID tokens from the token endpoint.
         public var idTokenSignedResponseAlg: String?
         /// A client registered beforehand; skips dynamic registration. Needs `client_secret` too, except with
         /// `private_key_jwt`.

@@ -1,4 +1,4 @@
-/// `update_site`: change a site's redirect URIs, scopes, name, grant and response types.
+/// `update_site`: change a site's redirect URIs, scopes, name, grant and response types, ID token algorithm.
 public enum UpdateSite: CommandDescriptor {
     public static let name = "update_site"
     public static let summary =
@@ -13,6 +13,9 @@ public enum UpdateSite: CommandDescriptor {
         public var clientName: String?
         public var grantTypes: [String]?
         public var responseTypes: [String]?
+        /// The ID-token signing algorithm to require, as in `register_site`; `none` opts in to unsigned ID tokens
+        /// from the token endpoint.
+        public var idTokenSignedResponseAlg: String?
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case oxdID = "oxd_id"
@@ -22,11 +25,12 @@ public enum UpdateSite: CommandDescriptor {
             case clientName = "client_name"
             case grantTypes = "grant_types"
             case responseTypes = "response_types"
+            case idTokenSignedResponseAlg = "id_token_signed_response_alg"
         }
 
         public init(oxdID: String, authorizationRedirectURI: String? = nil, postLogoutRedirectURI: String? = nil,
                     scope: [String]? = nil, clientName: String? = nil, grantTypes: [String]? = nil,
-                    responseTypes: [String]? = nil) {
+                    responseTypes: [String]? = nil, idTokenSignedResponseAlg: String? = nil) {
             self.oxdID = oxdID
             self.authorizationRedirectURI = authorizationRedirectURI
             self.postLogoutRedirectURI = postLogoutRedirectURI
@@ -34,6 +38,7 @@ public enum UpdateSite: CommandDescriptor {
             self.clientName = clientName
             self.grantTypes = grantTypes
             self.responseTypes = responseTypes
+            self.idTokenSignedResponseAlg = idTokenSignedResponseAlg
         }
     }
 

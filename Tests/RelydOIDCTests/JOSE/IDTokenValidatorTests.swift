@@ -67,4 +67,27 @@ struct IDTokenValidatorTests {
         expectations.now = Date(timeIntervalSince1970: 1_700_003_600 + 59)
         #expect(throws: Never.self) { try IDTokenValidator.validate(tokenCase.token, expectations: expectations, keys: keys) }
     }
+
+    /// An unsigned token passes only with `acceptsUnsigned` and `none` allowed, and only with an empty signature part.
+    @Test func unsignedTokenNeedsTheExplicitOptInAndAnEmptySignature() throws {
+        let header = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8))
+        let payload = Base64URL.encode(Array(
+            #"{"aud":"client","exp":1700003600,"iat":1700000000,"iss":"https://op.example","sub":"alice"}"#.utf8))
+        let unsigned = header + "." + payload + "."
+        func check(_ token: String, allowing: Set<JWSAlgorithm>, acceptsUnsigned: Bool) -> IDTokenFailure.Check? {
+            let expectations = IDTokenExpectations(
+                issuer: "https://op.example", clientID: "client", allowedAlgorithms: allowing,
+                now: Date(timeIntervalSince1970: 1_700_000_100), acceptsUnsigned: acceptsUnsigned)
+            do {
+                _ = try IDTokenValidator.validate(token, expectations: expectations, keys: JWKSet(keys: []))
+                return nil
+            } catch {
+                return error.check
+            }
+        }
+        #expect(check(unsigned, allowing: [.none], acceptsUnsigned: true) == nil)
+        #expect(check(unsigned, allowing: [.none], acceptsUnsigned: false) == .algorithm)
+        #expect(check(unsigned, allowing: [.rs256], acceptsUnsigned: true) == .algorithm)
+        #expect(check(unsigned + "c2ln", allowing: [.none], acceptsUnsigned: true) == .algorithm)
+    }
 }

@@ -292,11 +292,13 @@ class Client:
     def update_site(self, oxd_id: str, *, authorization_redirect_uri: Optional[str] = None,
                     post_logout_redirect_uri: Optional[str] = None, scope: Optional[List[str]] = None,
                     client_name: Optional[str] = None, grant_types: Optional[List[str]] = None,
-                    response_types: Optional[List[str]] = None) -> Site:
+                    response_types: Optional[List[str]] = None,
+                    id_token_signed_response_alg: Optional[str] = None) -> Site:
         """Changes the given metadata, at the OP too for a dynamically registered client; never retried."""
         data = self._send("update_site", oxd_id=oxd_id, authorization_redirect_uri=authorization_redirect_uri,
                           post_logout_redirect_uri=post_logout_redirect_uri, scope=scope, client_name=client_name,
-                          grant_types=grant_types, response_types=response_types)
+                          grant_types=grant_types, response_types=response_types,
+                          id_token_signed_response_alg=id_token_signed_response_alg)
         return from_data(Site, data, "update_site")
 
     def remove_site(self, oxd_id: str) -> RemovedSite:
