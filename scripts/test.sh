@@ -10,3 +10,6 @@ swift build --build-tests
 # cooperative thread pool that the timing-sensitive unit tests share with them.
 swift test --skip-build --skip RelydIntegrationTests 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter RelydIntegrationTests 2>&1 | tee -a .build/test-output.txt
+# The fuzzing stage: each libFuzzer target of Fuzz/ for 20 s, seeded with the unit tests' fixtures and replaying the
+# inputs of past findings; a crash, leak or hang fails the run (docs/FUZZING.md).
+scripts/fuzz.sh 20 2>&1 | tee -a .build/test-output.txt

@@ -27,7 +27,7 @@ public func fuzzJOSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let newline = input.firstIndex(of: UInt8(ascii: "\n"))
     let jwksBytes = newline.map { Array(input[..<$0]) } ?? input
     let tokenBytes = newline.map { Array(input[($0 + 1)...]) } ?? input
-    let keys = (try? JWKSet(json: Data(jwksBytes))) ?? JWKSet(keys: [])
+    let keys = importedKeys(jwksBytes)
     let token = String(decoding: tokenBytes, as: UTF8.self)
 
     if let jws = try? JWS(compact: token) {
@@ -39,4 +39,15 @@ public func fuzzJOSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     _ = try? LogoutTokenValidator.validate(token, expectations: logoutTokenExpectations, keys: keys)
     return 0
+}
+
+/// The last JWKS imported, and its bytes. Most inputs are mutations of a fixture's token under an unchanged JWKS, and
+/// OpenSSL's check of each RSA key (a constant-time gcd) would otherwise take most of the time of every run.
+nonisolated(unsafe) var lastImport: (bytes: [UInt8], keys: JWKSet)?
+
+func importedKeys(_ bytes: [UInt8]) -> JWKSet {
+    if let lastImport, lastImport.bytes == bytes { return lastImport.keys }
+    let keys = (try? JWKSet(json: Data(bytes))) ?? JWKSet(keys: [])
+    lastImport = (bytes, keys)
+    return keys
 }

@@ -10,8 +10,8 @@ import RelydProtocol
 /// JWKS, the token response, the registration response, the userinfo response and an OAuth error answer. The body
 /// reaches them through ``ProviderHTTPClient`` as the real daemon's bodies do.
 ///
-/// Invariant: an OP answer only ever fails as a `RelydError` with an OP-related code, never as `internal_error` or
-/// any other error type.
+/// Invariants: an OP answer only ever fails as a `RelydError` with an OP-related code, never as `internal_error` or
+/// any other error type; the endpoints of an accepted discovery document stay within the URL policy.
 let fuzzedURL = URL(string: "https://op.example/endpoint")!
 
 /// Answers every request with the fuzzed body.
@@ -41,6 +41,7 @@ public func fuzzOPResponses(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
             _ = try? ProviderMetadata(document: document, expectedIssuer: "https://op.example", http: http)
             let ownIssuer = document["issuer"]?.stringValue ?? ""
             let metadata = try ProviderMetadata(document: document, expectedIssuer: ownIssuer, http: http)
+            checkURLPolicy(of: metadata, http: http)
             _ = try await ClientRegistration.register(registrationRequest, at: metadata, http: http)
         }
         await expectOPFailure {
@@ -60,6 +61,20 @@ public func fuzzOPResponses(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
         }
     }
     return 0
+}
+
+/// Every endpoint relyd will call passes the URL policy again when read back as text, as it is when stored and
+/// handed to libcurl: a URL that only looked acceptable while parsed would be a way around the policy.
+func checkURLPolicy(of metadata: ProviderMetadata, http: ProviderHTTPClient) {
+    let endpoints = [metadata.authorizationEndpoint, metadata.tokenEndpoint, metadata.jwksURI] + [
+        metadata.userinfoEndpoint, metadata.registrationEndpoint, metadata.endSessionEndpoint,
+        metadata.introspectionEndpoint, metadata.revocationEndpoint,
+    ].compactMap { $0 }
+    for endpoint in endpoints {
+        guard (try? http.endpointURL(endpoint.absoluteString, field: "endpoint", code: .opResponseInvalid)) != nil else {
+            Fuzz.fail("an endpoint passed the URL policy but fails it read back: \(endpoint.absoluteString)")
+        }
+    }
 }
 
 /// Runs `parse`, which may succeed or fail, but only with an error an OP's answer can legitimately cause.
