@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of Fuzz/ with AddressSanitizer (and its LeakSanitizer) and runs each for a bounded
 # time, seeded with Fuzz/Corpus, the unit tests' fixtures (Fuzz/fixture_seeds.py) and Fuzz/Regressions, the inputs
-# of past findings, which are replayed first. Exits non-zero when any target finds a crash, a leak or a hang; the
-# input is then in .build-fuzz/artifacts/TARGET/. See docs/FUZZING.md.
+# of past findings, which are replayed first, and guided by the names in Fuzz/Dictionaries. Exits non-zero when any
+# target finds a crash, a leak or a hang; the input is then in .build-fuzz/artifacts/TARGET/. See docs/FUZZING.md.
 #
 # usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
 set -euo pipefail
@@ -45,7 +45,8 @@ for target in "${targets[@]}"; do
   status=0
   # The first directory collects the corpus the fuzzer grows; the others are read-only seeds.
   nice -n 10 "$build/debug/$target" -max_total_time="$seconds" -max_len="${max_len[$target]}" -timeout=10 \
-    -detect_leaks="${leaks_per_input[$target]}" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" \
+    -dict="Fuzz/Dictionaries/$target.dict" -detect_leaks="${leaks_per_input[$target]}" -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$artifacts" \
     "$corpus" "Fuzz/Corpus/$target" "Fuzz/Regressions/$target" "$seeds" >"$build/fuzz-$target.log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz-$target.log")
   coverage=$(grep -o 'cov: [0-9]*' "$build/fuzz-$target.log" | tail -1)
