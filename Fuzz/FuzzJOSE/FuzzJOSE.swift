@@ -14,9 +14,9 @@ let fixtureIssuer = "https://op.example.com"
 let fixtureClientID = "relyd-client"
 let fixtureSecret = "client-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
 let idTokenExpectations = IDTokenExpectations(
-    issuer: fixtureIssuer, clientID: fixtureClientID, nonce: "n-0S6_WzA2Mj", allowedAlgorithms: Set(JWSAlgorithm.allCases),
-    clientSecret: fixtureSecret, accessToken: "ya29.a0AfH6SMBx-access-token", maxAge: 3600,
-    acrValues: ["urn:example:loa:2"], now: fixtureNow)
+    issuer: fixtureIssuer, clientID: fixtureClientID, nonce: "n-0S6_WzA2Mj",
+    allowedAlgorithms: Set(JWSAlgorithm.allCases), clientSecret: fixtureSecret,
+    accessToken: "ya29.a0AfH6SMBx-access-token", maxAge: 3600, acrValues: ["urn:example:loa:2"], now: fixtureNow)
 let logoutTokenExpectations = LogoutTokenExpectations(
     issuer: fixtureIssuer, clientID: fixtureClientID, allowedAlgorithms: Set(JWSAlgorithm.allCases),
     clientSecret: fixtureSecret, now: Date(timeIntervalSince1970: 1_700_000_030))

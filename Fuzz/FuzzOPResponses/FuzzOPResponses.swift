@@ -71,7 +71,8 @@ func checkURLPolicy(of metadata: ProviderMetadata, http: ProviderHTTPClient) {
         metadata.introspectionEndpoint, metadata.revocationEndpoint,
     ].compactMap { $0 }
     for endpoint in endpoints {
-        guard (try? http.endpointURL(endpoint.absoluteString, field: "endpoint", code: .opResponseInvalid)) != nil else {
+        let readBack = try? http.endpointURL(endpoint.absoluteString, field: "endpoint", code: .opResponseInvalid)
+        guard readBack != nil else {
             Fuzz.fail("an endpoint passed the URL policy but fails it read back: \(endpoint.absoluteString)")
         }
     }

@@ -34,7 +34,7 @@ struct PublicKeyTests {
     /// (seconds at 16384 bits), so an OP's JWKS of huge keys stalled relyd for minutes. Moduli over 8192 bits are
     /// refused before that check.
     @Test func rsaModulusOver8192Bits_isRefusedBeforeTheCostlyCheck() {
-        // 2^16383 + 9: odd, without factors under 752, so that it passes OpenSSL's cheap checks and reaches the MR test.
+        // 2^16383 + 9: odd, no factor under 752: it passes OpenSSL's cheap checks and reaches the costly one.
         var modulus = [UInt8](repeating: 0, count: 2048)
         modulus[0] = 0x80
         modulus[2047] = 9

@@ -52,7 +52,8 @@ struct JWKSetTests {
     /// so a hostile OP could stall relyd for minutes on every JWKS fetch. Only the first 64 entries are imported; the
     /// rest count as skipped.
     @Test func jwksWithMoreThan64Entries_importsOnlyTheFirst64() throws {
-        let entry = #"{"kty":"EC","crv":"P-256","x":"zsX3WCP7gryRGzA__qlfig0s-gUSX9wJ-Ov274cZpQ","y":"GCLY34KlDjA0ZmJwNI6owSrLJw2PH5YxebBEb56ipjY"}"#
+        let entry = #"{"kty":"EC","crv":"P-256","x":"zsX3WCP7gryRGzA__qlfig0s-gUSX9wJ-Ov274cZpQ","#
+            + #""y":"GCLY34KlDjA0ZmJwNI6owSrLJw2PH5YxebBEb56ipjY"}"#
         let document = #"{"keys":["# + Array(repeating: entry, count: 70).joined(separator: ",") + "]}"
         let set = try JWKSet(json: Data(document.utf8))
         #expect(set.keys.count == JWKSet.maximumEntryCount)
