@@ -34,6 +34,9 @@ for target in "${targets[@]}"; do
   fi
 done
 
+# Swift's own crash backtracer would catch the abort of a broken invariant first and trip ASan while reading memory;
+# libFuzzer's handler reports it and saves the input.
+export SWIFT_BACKTRACE=enable=no
 failed=()
 summary="$build/fuzz-summary.txt"
 : >"$summary"
@@ -49,12 +52,13 @@ for target in "${targets[@]}"; do
     -print_final_stats=1 -artifact_prefix="$artifacts" \
     "$corpus" "Fuzz/Corpus/$target" "Fuzz/Regressions/$target" "$seeds" >"$build/fuzz-$target.log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz-$target.log")
-  coverage=$(grep -o 'cov: [0-9]*' "$build/fuzz-$target.log" | tail -1)
-  echo "$target: status $status, ${executions:-?} executions in ${seconds}s, $coverage, corpus $(ls "$corpus" | wc -l)" \
+  coverage=$(grep -o "cov: [0-9]*" "$build/fuzz-$target.log" | tail -1 || true)
+  corpus_size=$(ls "$corpus" | wc -l)
+  echo "$target: status $status, ${executions:-?} executions in ${seconds}s, $coverage, corpus $corpus_size" \
     | tee -a "$summary" >&2
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
-    grep -v "^#[0-9]" "$build/fuzz-$target.log" | tail -60 >&2
+    grep -v "^#[0-9]" "$build/fuzz-$target.log" | tail -60 >&2 || true
   fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
