@@ -57,7 +57,7 @@ public func fuzzOPResponses(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
             let endpoints = ProviderEndpoints(issuer: "https://op.example", authorizationEndpoint: fuzzedURL,
                                               tokenEndpoint: fuzzedURL, userinfoEndpoint: fuzzedURL)
             _ = try await UserInfo.fetch(accessToken: Secret("access-token"), expectedSubject: "alice",
-                                         endpoints: endpoints, http: http)
+                                         endpoints: endpoints, http: http, verifySigned: nil)
         }
     }
     return 0
