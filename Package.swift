@@ -77,3 +77,20 @@ let package = Package(
                     dependencies: ["RelydClient", "RelydProtocol", "RelydBasics", "RelydTestSupport"]),
     ]
 )
+
+// libFuzzer targets (Fuzz/, docs/FUZZING.md). Declared only when scripts/fuzz.sh sets RELYD_FUZZ, because they build
+// only with -sanitize=fuzzer, which links libFuzzer's driver: the normal build never sees them.
+if Context.environment["RELYD_FUZZ"] != nil {
+    package.targets += [
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzFramerDispatcher",
+                          dependencies: ["FuzzSupport", "RelydProtocol", "RelydCommands", "RelydTestSupport"],
+                          path: "Fuzz/FuzzFramerDispatcher"),
+        .executableTarget(name: "FuzzJOSE", dependencies: ["FuzzSupport", "RelydOIDC", "RelydProtocol"],
+                          path: "Fuzz/FuzzJOSE"),
+        .executableTarget(name: "FuzzOPResponses",
+                          dependencies: ["FuzzSupport", "RelydBasics", "RelydOIDC", "RelydHTTP", "RelydProtocol"],
+                          path: "Fuzz/FuzzOPResponses"),
+    ]
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, protocol and edge tests, then the integration tests that start the real relyd
 # binary against real OpenID Providers (Glewlwyd over HTTPS and oidc-provider-mock, from ../shared/op), then the
-# clients: the Python package, the Flask demo in headless Chromium, the Node.js and shell examples (pytest.ini).
+# clients: the Python package, the Flask demo in headless Chromium, the Node.js and shell examples (pytest.ini),
+# and last a short run of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -22,3 +23,6 @@ if ! "$clients_venv/bin/python" -c 'import pytest, flask, selenium, requests, se
 fi
 "$clients_venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./clients/python
 RELYD_BINARY="$PWD/.build/debug/relyd" "$clients_venv/bin/python" -m pytest 2>&1 | tee -a .build/test-output.txt
+# The fuzzing stage: each libFuzzer target of Fuzz/ for 20 s, seeded with the unit tests' fixtures and replaying the
+# inputs of past findings; a crash, leak or hang fails the run (docs/FUZZING.md).
+scripts/fuzz.sh 20 2>&1 | tee -a .build/test-output.txt

@@ -87,6 +87,11 @@ public final class PublicKey: @unchecked Sendable {
 
     /// RSA keys shorter than this are refused (NIST SP 800-131A; RFC 7518 §3.3 requires 2048 bits).
     public static let minimumRSABits = 2048
+    /// RSA keys longer than this are refused before OpenSSL's public key check, whose primality test costs time that
+    /// grows with the cube of the modulus size: seconds for one 16384-bit key, so a JWKS of such keys from a hostile
+    /// OP would stall the daemon for minutes. OPs sign with 2048 to 4096 bits; Go's TLS stack refuses RSA keys over
+    /// 8192 bits for the same reason (CVE-2023-29409).
+    public static let maximumRSABits = 8192
 
     public let kind: Kind
     /// Key size in bits: the modulus for RSA, the field for EC, 256 for Ed25519.
@@ -103,8 +108,8 @@ public final class PublicKey: @unchecked Sendable {
 
     /// An RSA key from the big-endian modulus `n` and exponent `e` (JWK `n`, `e`).
     ///
-    /// Refuses keys under ``minimumRSABits`` and keys that fail OpenSSL's public key check (even modulus,
-    /// exponent that is even or 1).
+    /// Refuses keys under ``minimumRSABits`` or over ``maximumRSABits`` and keys that fail OpenSSL's public key
+    /// check (even modulus, exponent that is even or 1).
     public convenience init(rsaModulus modulus: [UInt8], exponent: [UInt8]) throws(CryptoError) {
         let n = BN_bin2bn(modulus, Int32(clamping: modulus.count), nil)
         let e = BN_bin2bn(exponent, Int32(clamping: exponent.count), nil)
@@ -116,6 +121,10 @@ public final class PublicKey: @unchecked Sendable {
         guard BN_num_bits(n) >= Self.minimumRSABits else {
             throw CryptoError(function: "PublicKey.init(rsaModulus:exponent:)",
                               reason: "RSA modulus shorter than \(Self.minimumRSABits) bits")
+        }
+        guard BN_num_bits(n) <= Self.maximumRSABits else {
+            throw CryptoError(function: "PublicKey.init(rsaModulus:exponent:)",
+                              reason: "RSA modulus longer than \(Self.maximumRSABits) bits")
         }
         let pkey = try importPublicKey(type: "RSA") { builder in
             OSSL_PARAM_BLD_push_BN(builder, relyd_PARAM_RSA_N, n) == 1

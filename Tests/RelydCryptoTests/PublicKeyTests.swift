@@ -30,6 +30,25 @@ struct PublicKeyTests {
         #expect(throws: CryptoError.self) { try PublicKey(rsaModulus: modulus, exponent: exponent) }
     }
 
+    /// Fuzzing finding: OpenSSL's public key check of an RSA modulus costs time that grows with the cube of its size
+    /// (seconds at 16384 bits), so an OP's JWKS of huge keys stalled relyd for minutes. Moduli over 8192 bits are
+    /// refused before that check.
+    @Test func rsaModulusOver8192Bits_isRefusedBeforeTheCostlyCheck() {
+        // 2^16383 + 9: odd, no factor under 752: it passes OpenSSL's cheap checks and reaches the costly one.
+        var modulus = [UInt8](repeating: 0, count: 2048)
+        modulus[0] = 0x80
+        modulus[2047] = 9
+        #expect(throws: CryptoError.self) { try PublicKey(rsaModulus: modulus, exponent: [0x01, 0x00, 0x01]) }
+    }
+
+    /// The largest modulus allowed still imports: 2^8191 + 3, odd and without factors under 752.
+    @Test func rsaModulusOf8192Bits_isAccepted() throws {
+        var modulus = [UInt8](repeating: 0, count: 1024)
+        modulus[0] = 0x80
+        modulus[1023] = 3
+        #expect(try PublicKey(rsaModulus: modulus, exponent: [0x01, 0x00, 0x01]).bits == 8192)
+    }
+
     /// A P-256 point that is not on the curve is refused, with OpenSSL's reason in the error.
     @Test func offCurvePointIsRefused() throws {
         let error = try #require(throws: CryptoError.self) { try fixtures.publicKey("p256OffCurve") }

@@ -113,14 +113,20 @@ public struct JWKSet: Sendable {
         self.skippedKeyCount = skippedKeyCount
     }
 
+    /// How many entries of a JWKS are imported at most. Importing a key costs up to a tenth of a second (an 8192-bit
+    /// RSA key) and a 1 MiB document holds hundreds, so without a bound a hostile OP could stall every JWKS fetch
+    /// for minutes; real OPs publish a handful.
+    public static let maximumEntryCount = 64
+
     /// Parses a JWKS document. The document must be `{"keys": [...]}`; an entry that is not a usable JWK is skipped
-    /// rather than failing the set, as RFC 7517 §5 asks, so one exotic key cannot lock out every user.
+    /// rather than failing the set, as RFC 7517 §5 asks, so one exotic key cannot lock out every user. Entries past
+    /// ``maximumEntryCount`` are skipped unread.
     public init(json: Data) throws(JOSEError) {
         guard let document = try? JSONParser.parseObject(Array(json)), let entries = document["keys"]?.arrayValue else {
             throw JOSEError(.malformed, "JWKS is not an object with a keys array")
         }
         var keys: [JWK] = []
-        for entry in entries {
+        for entry in entries.prefix(Self.maximumEntryCount) {
             guard let parameters = entry.objectValue, let key = try? JWK(parameters: parameters) else { continue }
             keys.append(key)
         }

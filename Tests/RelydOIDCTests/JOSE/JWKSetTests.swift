@@ -48,6 +48,18 @@ struct JWKSetTests {
         #expect(throws: JOSEError.self) { try key(x: "AADOxfdYI_uCvJEbMD_-qV-KDSz6BRJf3An46_bvhxml") }
     }
 
+    /// Fuzzing finding: importing a key costs up to a tenth of a second, and a 1 MiB JWKS holds hundreds of keys,
+    /// so a hostile OP could stall relyd for minutes on every JWKS fetch. Only the first 64 entries are imported; the
+    /// rest count as skipped.
+    @Test func jwksWithMoreThan64Entries_importsOnlyTheFirst64() throws {
+        let entry = #"{"kty":"EC","crv":"P-256","x":"zsX3WCP7gryRGzA__qlfig0s-gUSX9wJ-Ov274cZpQ","#
+            + #""y":"GCLY34KlDjA0ZmJwNI6owSrLJw2PH5YxebBEb56ipjY"}"#
+        let document = #"{"keys":["# + Array(repeating: entry, count: 70).joined(separator: ",") + "]}"
+        let set = try JWKSet(json: Data(document.utf8))
+        #expect(set.keys.count == JWKSet.maximumEntryCount)
+        #expect(set.skippedKeyCount == 6)
+    }
+
     /// A document that is not an object with a keys array (exactly once) is an error.
     @Test(arguments: ["[]", "{}", #"{"keys":{}}"#, #"{"keys":"x"}"#, "not json", "", #"{"keys":[],"keys":[]}"#])
     func documentWithoutKeysArrayIsRefused(document: String) {
