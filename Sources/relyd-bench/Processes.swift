@@ -1,4 +1,5 @@
 import Foundation
+import RelydTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +10,7 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A child process started with posix_spawn, its output in a log file.
-///
-/// posix_spawn rather than Foundation's `Process`, whose `waitUntilExit` on Linux also waits for grandchildren.
+/// A child process (started by ``ChildProcess``), its output and errors in one log file.
 final class Child {
     let pid: pid_t
     let name: String
@@ -21,40 +20,12 @@ final class Child {
     init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
         name = URL(fileURLWithPath: executable).lastPathComponent
         self.logPath = logPath
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Children must not hold the bench's own sockets (the loopback OP's connections, other daemons' sockets).
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
-            if let fd = Int32(entry), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        do {
+            pid = try ChildProcess.spawn(executable, arguments, environment: environment,
+                                         output: .init(outputPath: logPath, append: true)).get()
+        } catch {
+            throw BenchError("\(error)")
         }
-        // The spawning thread may be a Dispatch worker, which blocks signals; the child must get SIGTERM, and
-        // the default SIGPIPE the bench itself ignores.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw BenchError("cannot start \(executable): errno \(spawned)") }
-        self.pid = pid
     }
 
     var isRunning: Bool {

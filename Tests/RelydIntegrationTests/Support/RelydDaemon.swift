@@ -1,4 +1,5 @@
 import Foundation
+import RelydTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -146,11 +147,7 @@ final class RelydDaemon: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion and returns its standard output.
-///
-/// posix_spawn and waitpid rather than Foundation's `Process`: the OP scripts leave a server running in the
-/// background, and `Process.waitUntilExit` on Linux waits for such grandchildren too. Output goes through files so
-/// that nothing waits on a pipe the server keeps open.
+/// Runs a command to completion and returns its standard output (see ``ChildProcess`` for why not `Process`).
 @discardableResult
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relyd-run-\(UUID().uuidString)")
@@ -158,34 +155,10 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     defer { try? FileManager.default.removeItem(at: scratch) }
     let outputPath = scratch.appendingPathComponent("stdout").path
     let errorPath = scratch.appendingPathComponent("stderr").path
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    // The OP scripts leave servers running: they must not inherit this process's other descriptors (pipes of
-    // other test servers, the test runner's output), or those would never see end-of-file.
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
-        if let fd = Int32(name), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-    }
-
-    let argv = (["/usr/bin/env", executable] + arguments).map { strdup($0) } + [nil]
-    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
-    }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
-    guard spawned == 0 else { throw IntegrationError("cannot start \(executable): errno \(spawned)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let pid = try ChildProcess.spawn(executable, arguments, environment: environment,
+                                     output: .init(outputPath: outputPath, errorPath: errorPath)).get()
+    let exitStatus = ChildProcess.waitForExit(pid)
     let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    let signaled = (status & 0x7f) != 0
-    let exitStatus = signaled ? -1 : (status >> 8) & 0xff
     guard exitStatus == 0 else {
         let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
         throw CommandFailure(command: executable, exitStatus: exitStatus, standardError: errors)
