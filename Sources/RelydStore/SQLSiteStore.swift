@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import RelydBasics
 
 /// How a SQL store reaches its connection: on which thread, and which connection (one that lives as long as the
 /// store, or one reopened after the server dropped it).
@@ -14,30 +15,53 @@ protocol SQLConnectionProvider: Sendable {
 /// The ``SiteStore`` of both SQL backends, written once: ``SQLiteSiteStore`` and ``PostgreSQLSiteStore`` only say
 /// how to open their database and how work reaches its connection.
 ///
-/// Sendability (`@unchecked`, since the class is not final): its only state is the immutable, Sendable `provider`.
+/// Sendability (`@unchecked`, since the class is not final): its only state is the immutable, Sendable `provider`
+/// and `siteCache`.
 public class SQLSiteStore: SiteStore, @unchecked Sendable {
     private let provider: any SQLConnectionProvider
+    /// Only for a database this process alone writes (SQLite): with PostgreSQL, other instances change sites and
+    /// each request must see their changes.
+    private let siteCache: SiteCache?
 
-    init(provider: any SQLConnectionProvider) {
+    init(provider: any SQLConnectionProvider, cachesSites: Bool = false) {
         self.provider = provider
+        self.siteCache = cachesSites ? SiteCache() : nil
     }
 
     public func insertSite(_ site: Site) async throws(StoreError) {
         let values = try SiteRow.values(of: site)
-        try await provider.perform { connection throws(StoreError) in try connection.insertSite(values) }
+        try await provider.perform { [siteCache] connection throws(StoreError) in
+            siteCache?.forget(id: site.id)
+            try connection.insertSite(values)
+        }
     }
 
     public func updateSite(_ site: Site) async throws(StoreError) -> Bool {
         let values = try SiteRow.values(of: site)
-        return try await provider.perform { connection throws(StoreError) in try connection.updateSite(values) }
+        return try await provider.perform { [siteCache] connection throws(StoreError) in
+            siteCache?.forget(id: site.id)
+            return try connection.updateSite(values)
+        }
     }
 
+    /// Every command starts here, so a cached site saves each of them a hop to the connection's thread and the
+    /// row's decoding.
     public func site(id: String) async throws(StoreError) -> Site? {
-        try await provider.perform { connection throws(StoreError) in try connection.site(id: id) }
+        if let cached = siteCache?.site(id: id) { return cached }
+        return try await provider.perform { [siteCache] connection throws(StoreError) in
+            let site = try connection.site(id: id)
+            // Remembered on the connection's thread, in order with the writes that forget it: a read queued
+            // before an update cannot leave the old row cached after the update returned.
+            if let site { siteCache?.remember(site) }
+            return site
+        }
     }
 
     public func deleteSite(id: String) async throws(StoreError) -> Bool {
-        try await provider.perform { connection throws(StoreError) in try connection.deleteSite(id: id) }
+        try await provider.perform { [siteCache] connection throws(StoreError) in
+            siteCache?.forget(id: id)
+            return try connection.deleteSite(id: id)
+        }
     }
 
     public func allSites() async throws(StoreError) -> [Site] {
@@ -79,7 +103,34 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
     }
 
     public func close() async {
+        siteCache?.forgetAll()
         await provider.close()
+    }
+}
+
+/// Sites read from the store, by id; bounded, so that a store with many sites does not end up wholly in memory.
+private final class SiteCache: Sendable {
+    /// Enough for every site of a typical host; when full, the cache starts over rather than tracking recency.
+    private static let capacity = 1024
+    private let sites = Locked<[String: Site]>([:])
+
+    func site(id: String) -> Site? {
+        sites.withLock { $0[id] }
+    }
+
+    func remember(_ site: Site) {
+        sites.withLock { sites in
+            if sites.count >= Self.capacity { sites.removeAll(keepingCapacity: true) }
+            sites[site.id] = site
+        }
+    }
+
+    func forget(id: String) {
+        sites.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    func forgetAll() {
+        sites.withLock { $0.removeAll() }
     }
 }
 

@@ -29,7 +29,7 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
         try connection.migrate()
-        return SQLiteSiteStore(provider: OneSQLiteConnection(connection: connection))
+        return SQLiteSiteStore(provider: OneSQLiteConnection(connection: connection), cachesSites: true)
     }
 }
 

@@ -109,6 +109,28 @@ import Testing
         reopened.close()
     }
 
+    /// Sites are cached after a read (this process is the database's only writer); the store's own updates,
+    /// deletions and re-insertions are seen by the next read.
+    @Test func siteReadsSeeTheStoresOwnWrites() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await store.insertSite(makeSite(id: "x"))
+        #expect(try await store.site(id: "x") == makeSite(id: "x"))
+
+        var renamed = makeSite(id: "x")
+        renamed.clientName = "Renamed"
+        #expect(try await store.updateSite(renamed))
+        #expect(try await store.site(id: "x") == renamed)
+
+        #expect(try await store.deleteSite(id: "x"))
+        #expect(try await store.site(id: "x") == nil)
+
+        try await store.insertSite(makeSite(id: "x"))
+        #expect(try await store.site(id: "x") == makeSite(id: "x"))
+        await store.close()
+    }
+
     /// Every site whose `insertSite` returned is present after the writing process is killed with SIGKILL mid-stream,
     /// and the database passes `PRAGMA integrity_check`.
     @Test func committedSitesSurviveSIGKILL() async throws {
