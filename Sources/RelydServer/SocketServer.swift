@@ -2,11 +2,14 @@
 //
 // DESIGN
 // One event-loop thread runs a level-triggered epoll over the listening socket, every connection and an eventfd.
-// It alone reads, writes, accepts and closes descriptors; all its state (`EventLoop`, `Connection`) is confined to
+// It alone reads, accepts and closes descriptors; all its state (`EventLoop`, `Connection`) is confined to
 // it. Each connection has one Swift Task that answers its request lines strictly in order: the loop frames the bytes
 // it reads (`LineFramer`) and yields each frame into the connection's `AsyncStream`; the task awaits
-// `handler.respond` for each one, appends the response to the connection's locked outbox, and wakes the loop through
-// the eventfd. The loop then writes outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
+// `handler.respond` for each one. When nothing of the connection is unsent, the task sends the response itself with one
+// non-blocking `send` (under the connection's lock, which the loop takes before closing the descriptor), and wakes the
+// loop only when something is left for it; that saves the eventfd write and a loop turn per request. Otherwise it
+// appends the response to the connection's locked outbox and wakes the loop through the eventfd. The loop writes
+// outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
 //
 // Level-triggered because interest changes often (backpressure drops EPOLLIN, a full socket adds EPOLLOUT) and a
 // level-triggered loop can read one bounded chunk per connection per turn without starving others or losing wake-ups.
@@ -452,6 +455,13 @@ final class LoopInbox: Sendable {
 
 /// The part of a connection its task and the loop both touch.
 final class ConnectionShared: Sendable {
+    /// The connection's descriptor, for the task's direct sends; valid while `closed` is false.
+    let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
     struct State {
         /// Response bytes the task produced and the loop has not yet taken for sending.
         var outbox: [UInt8] = []
@@ -465,6 +475,8 @@ final class ConnectionShared: Sendable {
         var unsentBytes = 0
         /// The task, waiting for `unsentBytes` to fall to the limit before it answers the next request.
         var drainWaiter: CheckedContinuation<Void, Never>?
+        /// When the task last sent a response itself, without waking the loop; the idle timeout counts from here too.
+        var answeredDirectlyAt: ContinuousClock.Instant?
     }
 
     let state = Locked(State())
@@ -539,7 +551,7 @@ final class Connection {
         self.id = id
         self.fd = fd
         self.peer = peer
-        self.shared = ConnectionShared()
+        self.shared = ConnectionShared(fd: fd)
         self.continuation = continuation
         self.logger = logger
         self.framer = LineFramer(maximumLineLength: maxLineBytes)
@@ -696,8 +708,11 @@ final class EventLoop: @unchecked Sendable {
         }
         var next = now + idleTimeout
         for connection in Array(connections.values) where connection.descriptorOpen {
-            let busy = connection.shared.state.withLock { $0.pending > 0 || $0.unsentBytes > 0 }
+            let (busy, answeredAt) = connection.shared.state.withLock {
+                ($0.pending > 0 || $0.unsentBytes > 0, $0.answeredDirectlyAt)
+            }
             if busy { connection.lastActiveAt = now }
+            if let answeredAt { connection.lastActiveAt = max(connection.lastActiveAt, answeredAt) }
             let idleAt = connection.lastActiveAt + idleTimeout
             if idleAt <= now {
                 statistics.idleClosedConnections += 1
@@ -794,10 +809,11 @@ final class EventLoop: @unchecked Sendable {
             openConnections += 1
             statistics.acceptedConnections += 1
             connection.task = Task { [handler = server.handler, inbox = server.inbox, shared = connection.shared,
-                                      maxOutboxBytes = configuration.maxOutboxBytes] in
+                                      maxOutboxBytes = configuration.maxOutboxBytes,
+                                      maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
                 await Self.serve(
                     stream, shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
-                    maxOutboxBytes: maxOutboxBytes)
+                    maxOutboxBytes: maxOutboxBytes, maxPipelined: maxPipelined)
             }
             connectionLogger.debug("connection accepted")
         }
@@ -821,7 +837,7 @@ final class EventLoop: @unchecked Sendable {
     /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
     private static func serve(
         _ inputs: AsyncStream<ConnectionInput>, shared: ConnectionShared, handler: any RequestLineHandler,
-        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxOutboxBytes: Int
+        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxOutboxBytes: Int, maxPipelined: Int
     ) async {
         for await input in inputs {
             // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
@@ -839,14 +855,26 @@ final class EventLoop: @unchecked Sendable {
                 response = ResponseWriter.failure(id: nil, error)
             }
             if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
-            shared.state.withLock { state in
-                if !state.closed {
-                    state.outbox.append(contentsOf: response)
-                    state.unsentBytes += response.count
-                }
+            let loopHasNews = shared.state.withLock { state in
+                // At the limit the loop stopped reading this connection; it must hear that there is room again.
+                let pausedReading = state.pending >= maxPipelined
                 state.pending -= 1
+                if state.closed { return pausedReading }
+                var sent = 0
+                if state.unsentBytes == 0 {
+                    // Nothing is queued before this response, so sending it now keeps the order. An error is left
+                    // to the loop, which meets it again on its own send and closes the connection.
+                    sent = (try? response.withUnsafeBytes { try Syscall.send(shared.fd, $0) }) ?? 0
+                    if sent == response.count {
+                        state.answeredDirectlyAt = ContinuousClock.now
+                        return pausedReading
+                    }
+                }
+                state.outbox.append(contentsOf: response[sent...])
+                state.unsentBytes += response.count - sent
+                return true
             }
-            inbox.markDirty(id)
+            if loopHasNews { inbox.markDirty(id) }
             await shared.waitForRoom(limit: maxOutboxBytes)
         }
         shared.state.withLock { $0.taskDone = true }
@@ -989,8 +1017,9 @@ final class EventLoop: @unchecked Sendable {
         connection.descriptorOpen = false
         openConnections -= 1
         try? Syscall.epollControl(epfd, .delete, connection.fd, events: 0, token: connection.id)
-        Syscall.close(connection.fd)
+        // Before the close: a task sends on the descriptor only under the lock and while it is not marked closed.
         connection.shared.markClosed()
+        Syscall.close(connection.fd)
         connection.writeBuffer = []
         connection.writeOffset = 0
         connection.readingStopped = true

@@ -101,6 +101,26 @@ import Testing
         #expect(failure(#"{"oxd_id":"a","access_token":"t"}"#) == nil)
     }
 
+    /// Absent, null and empty `params` (read without JSONDecoder) fail and succeed exactly as members sent would.
+    @Test func emptyParameters_decodeLikeAnEmptyObject() throws {
+        func decode<P: CommandParameters>(_ type: P.Type, _ params: String) throws -> P {
+            let suffix = params.isEmpty ? "" : #","params":\#(params)"#
+            return try RequestEnvelope(parsing: Array(#"{"command":"x"\#(suffix)}"#.utf8)).decodeParameters(type)
+        }
+        for params in ["", "null", "{}"] {
+            #expect(try decode(GetDiscovery.Parameters.self, params) == GetDiscovery.Parameters())
+            #expect(try decode(NoParameters.self, params) == NoParameters())
+            #expect(throws: RelydError.self) { try decode(GetUserInfo.Parameters.self, params) }
+            do {
+                _ = try decode(GetUserInfo.Parameters.self, params)
+            } catch let error as RelydError {
+                #expect(error.code == .missingParameter)
+                #expect(error.message == "'params.oxd_id' is required")
+            }
+        }
+        #expect(try decode(GetDiscovery.Parameters.self, #"{"oxd_id":"a"}"#) == GetDiscovery.Parameters(oxdID: "a"))
+    }
+
     /// Error responses follow the oxD envelope and always carry `id`.
     @Test func errorResponse_hasTheOxdShape() {
         let line = String(decoding: ResponseWriter.failure(id: .string("7"), RelydError(.invalidState, "gone")), as: UTF8.self)
