@@ -53,6 +53,9 @@ final class PostgreSQLConnection: SQLConnection {
             PQfinish(handle)
             throw StoreError(.unavailable, "PQconnectdbParams: \(message)")
         }
+        // Terse errors: at the default verbosity a constraint violation's DETAIL quotes the failing row, secrets
+        // included, and a store error's text reaches the log.
+        PQsetErrorVerbosity(handle, PQERRORS_TERSE)
         connection = handle
     }
 
@@ -123,11 +126,21 @@ final class PostgreSQLConnection: SQLConnection {
     {
         let handle = try openHandle()
         let texts = try bindings.map { value throws(StoreError) in try Self.parameterText(value) }
-        let statement = sql.replacingOccurrences(of: "?", with: "$")
+        let statement = Self.numberedParameters(sql)
         let result = withOptionalCStrings(texts) { parameters in
             PQexecParams(handle, statement, Int32(parameters.count), nil, parameters, nil, nil, 0)
         }
         return try withResult(result, "PQexecParams", body)
+    }
+
+    /// `sql` with SQLite's `?N` parameters written as PostgreSQL's `$N`; a `?` not followed by a digit is left alone.
+    static func numberedParameters(_ sql: String) -> String {
+        var utf8 = Array(sql.utf8)
+        for index in utf8.indices.dropLast() where utf8[index] == UInt8(ascii: "?")
+            && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(utf8[index + 1]) {
+            utf8[index] = UInt8(ascii: "$")
+        }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Checks `result`, runs `body` on it when it succeeded, and always frees it.

@@ -103,8 +103,9 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
     }
 
     public func close() async {
-        siteCache?.forgetAll()
         await provider.close()
+        // After the connection's last queued work: a read queued before the close cannot leave a site behind.
+        siteCache?.forgetAll()
     }
 }
 

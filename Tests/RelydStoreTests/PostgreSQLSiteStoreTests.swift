@@ -127,6 +127,32 @@ import Testing
         }
     }
 
+    /// A failed statement's error never carries the row's values: at libpq's default verbosity a constraint
+    /// violation's DETAIL quotes the whole failing row ("Failing row contains (...)"), secrets included, and the
+    /// dispatcher logs a store error's detail.
+    @Test func constraintViolationDoesNotQuoteTheRow() async throws {
+        try await withDatabase { database in
+            let detail = try await sql(database.url) { connection throws(StoreError) -> String in
+                _ = try connection.run("CREATE TABLE secrets_probe (secret text, required text NOT NULL)", [])
+                do throws(StoreError) {
+                    _ = try connection.run("INSERT INTO secrets_probe (secret, required) VALUES (?1, NULL)",
+                                           [.text("client-secret-must-not-leak")])
+                    return "no error"
+                } catch {
+                    return error.detail
+                }
+            }
+            #expect(detail != "no error")
+            #expect(!detail.contains("client-secret-must-not-leak"))
+        }
+    }
+
+    /// Only SQLite-style numbered parameters are rewritten: a `?` elsewhere (a JSON operator, a literal) stays.
+    @Test func numberedParametersOnlyRewriteQuestionMarksBeforeADigit() {
+        #expect(PostgreSQLConnection.numberedParameters("SELECT ?1, '?', data ? 'k' FROM t WHERE a = ?12 OR b = ?")
+                == "SELECT $1, '?', data ? 'k' FROM t WHERE a = $12 OR b = ?")
+    }
+
     /// A server that does not answer is `.unavailable` at open, not a hang or a crash.
     @Test func unreachableServerIsUnavailable() async {
         #expect(await openError("postgresql://relyd@127.0.0.1:1/relyd?connect_timeout=2") == .unavailable)
