@@ -8,6 +8,9 @@
 # relyd's, not the disk's. Stop it with scripts/stop-postgres.sh FOLDER; with `--stop-when-gone PID` a detached
 # watcher also stops it once process PID has exited (a test process that crashed or ended without cleaning up).
 set -euo pipefail
+# A test process may spawn this while it binds a socket under a narrow umask (umask is process-wide and inherited):
+# start from the usual one, whatever the parent had at that moment.
+umask 022
 watched_pid=""
 if [ "${1:-}" = "--stop-when-gone" ]; then watched_pid="${2:?--stop-when-gone needs a pid}"; fi
 

@@ -9,7 +9,11 @@ enum StateDirectory {
     /// Creates `path` with mode 0700 when missing, then refuses it unless it is a directory owned by the effective
     /// uid that neither group nor others can write (anyone who can write it could swap the database).
     static func prepare(_ path: String) throws(StoreError) {
-        if mkdir(path, 0o700) != 0, errno != EEXIST {
+        if mkdir(path, 0o700) == 0 {
+            // The umask is process-wide and may be narrowed for a moment by a socket being bound elsewhere in the
+            // process: give the new directory its mode explicitly.
+            guard chmod(path, 0o700) == 0 else { throw StoreError(.io, "chmod: \(systemError())") }
+        } else if errno != EEXIST {
             throw StoreError(.io, "mkdir: \(systemError())")
         }
         var info = stat()

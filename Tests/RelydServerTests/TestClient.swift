@@ -129,7 +129,20 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async
 /// Only those sockets are counted: the whole process's descriptor count also moves with whatever suites run
 /// concurrently in the same test process (database connections, HTTP transports, spawned helpers).
 func acceptedConnectionCount(listeningAt path: String) -> Int {
-    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return -1 }
+    // Read to the end by hand: procfs files report size 0, and a reader that trusts the size can stop after the first
+    // chunk, missing the sockets listed beyond it when many tests have sockets open.
+    let fd = open("/proc/net/unix", O_RDONLY)
+    guard fd >= 0 else { return -1 }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes.append(contentsOf: chunk[..<count])
+    }
+    let table = String(decoding: bytes, as: UTF8.self)
     // Columns: Num RefCount Protocol Flags Type St Inode Path. Accepted sockets carry the listener's path; the
     // listener itself has the __SO_ACCEPTCON flag (00010000).
     let inodes = Set(table.split(separator: "\n").dropFirst().compactMap { line -> Substring? in
