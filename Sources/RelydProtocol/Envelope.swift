@@ -82,19 +82,15 @@ public struct RequestEnvelope: Sendable {
         }
     }
 
-    /// The `params` member of a request line decoded as `P`; an absent or null member decodes as `{}`.
+    /// The `params` member of a request line decoded as `P`. Only used when `params` has members: an absent, null or
+    /// empty one goes to `EmptyObjectDecoder` instead.
     private struct ParametersMember<P: Decodable>: Decodable {
         var parameters: P
 
         private enum CodingKeys: String, CodingKey { case params }
 
         init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if container.contains(.params), try !container.decodeNil(forKey: .params) {
-                parameters = try container.decode(P.self, forKey: .params)
-            } else {
-                parameters = try JSONDecoder().decode(P.self, from: Data("{}".utf8))
-            }
+            parameters = try decoder.container(keyedBy: CodingKeys.self).decode(P.self, forKey: .params)
         }
     }
 
