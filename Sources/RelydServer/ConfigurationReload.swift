@@ -5,13 +5,6 @@ import RelydCommands
 /// lists, the connection limits and the timeouts. Every other changed key is logged as needing a restart and keeps
 /// its running value. A bad file is logged with its line and changes nothing.
 public struct ConfigurationReload: Sendable {
-    /// The keys SIGHUP applies.
-    public static let reloadableKeys: Set<String> = [
-        "log_level", "allowed_uids", "allowed_gids", "admin_uids", "admin_gids",
-        "max_connections", "max_connections_per_uid", "idle_timeout_seconds", "requests_per_second", "request_burst",
-        "op_connect_timeout_ms", "op_timeout_ms", "shutdown_drain_seconds",
-    ]
-
     /// Reads the configuration as at start (file, then command-line overrides).
     public var load: @Sendable () throws(ConfigurationFile.Failure) -> Configuration
     /// The sink whose level `log_level` sets.
@@ -30,12 +23,12 @@ public struct ConfigurationReload: Sendable {
         var applyOPTimeouts: (_ connectMilliseconds: Int, _ totalMilliseconds: Int) -> Void
     }
 
-    /// The keys whose value differs between `running` and `loaded` but cannot change without a restart.
+    /// The keys whose value differs between `running` and `loaded` but cannot change without a restart: those a
+    /// reload leaves differing from the file. Derived from ``merging(running:loaded:)``, so the two cannot disagree.
     public static func keysNeedingRestart(running: Configuration, loaded: Configuration) -> [String] {
-        let before = Dictionary(ConfigurationFile.effectiveValues(running), uniquingKeysWith: { first, _ in first })
-        return ConfigurationFile.effectiveValues(loaded).compactMap { name, value in
-            reloadableKeys.contains(name) || before[name] == value ? nil : name
-        }
+        let applied = ConfigurationFile.effectiveValues(merging(running: running, loaded: loaded))
+        let after = Dictionary(applied, uniquingKeysWith: { first, _ in first })
+        return ConfigurationFile.effectiveValues(loaded).compactMap { name, value in after[name] == value ? nil : name }
     }
 
     /// `running` with the reloadable keys taken from `loaded`.
