@@ -139,6 +139,23 @@ import Testing
         #expect(userInfo.errorCode == "userinfo_invalid")
     }
 
+    /// A site that registered `none` for ID tokens has no algorithm to accept a signed userinfo response with, even
+    /// one signed by a key the OP publishes: userinfo_invalid, as documented for get_user_info.
+    @Test func signedUserInfo_forASiteRegisteredNone_isUserInfoInvalid() async throws {
+        let userInfoKey = try OPSigningKey(.es256, keyID: "ec-1")
+        harness.op.signingKey = try OPSigningKey(.none, keyID: nil)
+        harness.op.publishedKeys = [userInfoKey.publicJWK].compactMap { $0 }
+        let (oxdID, response) = try await redeem(["id_token_signed_response_alg": .string("none")])
+        let accessToken = try #require(response.data["access_token"]?.stringValue, "\(response.raw)")
+        let signed = try userInfoKey.sign(
+            ["sub": .string("alice"), "iss": .string("https://op.example")], clientSecret: "")
+        harness.op.override(path: "/userinfo") { _ in
+            HTTPResponse(status: 200, headers: ["content-type": "application/jwt"], body: Data(signed.utf8))
+        }
+        let userInfo = await harness.send("get_user_info", ["oxd_id": .string(oxdID), "access_token": .string(accessToken)])
+        #expect(userInfo.errorCode == "userinfo_invalid")
+    }
+
     /// An OP that reads the token only from the body (RFC 6750 2.2) answers the header with a bare challenge; relyd
     /// then sends the token in the body once, and gets the claims.
     @Test func userInfo_opReadingOnlyTheBody_getsTheTokenInTheBody() async throws {
