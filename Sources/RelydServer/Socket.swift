@@ -325,14 +325,22 @@ enum Syscall {
     }
 
     /// The gid of group `name`, or nil when this host has no such group. The corresponding C function is
-    /// `getgrnam_r`.
-    static func groupID(named name: String) -> UInt32? {
-        var group = Glibc.group()
-        var found: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 16 * 1024)
-        let result = getgrnam_r(name, &group, &buffer, buffer.count, &found)
-        guard result == 0, found != nil else { return nil }
-        return group.gr_gid
+    /// `getgrnam_r`, whose buffer must hold the group's whole member list: a directory-service group with thousands
+    /// of members needs more than the first guess, so ERANGE doubles it (up to 16 MiB) instead of meaning "no group".
+    static func groupID(named name: String, initialBufferSize: Int = 16 * 1024) -> UInt32? {
+        var bufferSize = max(1, initialBufferSize)
+        while true {
+            var group = Glibc.group()
+            var found: UnsafeMutablePointer<Glibc.group>?
+            var buffer = [CChar](repeating: 0, count: bufferSize)
+            let result = getgrnam_r(name, &group, &buffer, buffer.count, &found)
+            if result == ERANGE, bufferSize < 16 << 20 {
+                bufferSize *= 2
+                continue
+            }
+            guard result == 0, found != nil else { return nil }
+            return group.gr_gid
+        }
     }
 
     /// Creates the socket's directory with mode 0750 when it is missing; only that last component.

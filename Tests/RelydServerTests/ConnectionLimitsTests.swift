@@ -212,4 +212,12 @@ struct ConnectionLimitsTests {
         #expect(Syscall.unsafeDirectoryReason(mode: S_IFDIR | 0o777, owner: us, ourUID: us) != nil)
         #expect(Syscall.unsafeDirectoryReason(mode: S_IFDIR | 0o700, owner: 1001, ourUID: us) != nil)
     }
+
+    /// A group whose entry does not fit the first buffer is still found (ERANGE grows the buffer); an unknown
+    /// group is nil. "root" exists on every Linux host; an 8-byte buffer cannot hold its entry.
+    @Test func groupLookup_growsItsBufferForALargeEntry() {
+        #expect(Syscall.groupID(named: "root", initialBufferSize: 8) == 0)
+        #expect(Syscall.groupID(named: "root") == 0)
+        #expect(Syscall.groupID(named: "no-such-group-relyd-test") == nil)
+    }
 }
