@@ -9,8 +9,10 @@ import RelydTestSupport
 /// The FakeOP served over loopback HTTP with asymmetric keys, timing its own work.
 ///
 /// It adds what a browser needs to the FakeOP: `GET /authorize` answers 302 to the redirect URI with a code,
-/// so an out-of-process client (the Python peer) can log in too. Each request's handler time is recorded per
-/// path, so the OP's share of a login can be subtracted from what the client measured.
+/// so an out-of-process client (the Python peer) can log in too. Each request's time in the OP is recorded per
+/// path, from the arrival of its first bytes to its response written (the server's parsing, thread hand-offs and
+/// writing included, not only the handler), so the OP's share of a login can be subtracted from what the client
+/// measured.
 final class BenchOP: HTTPTransport, @unchecked Sendable {
     let op: FakeOP
     let server: LoopbackHTTPServer
@@ -26,22 +28,15 @@ final class BenchOP: HTTPTransport, @unchecked Sendable {
         op.discoveryEdits = { $0["id_token_signing_alg_values_supported"] = .array(algorithms) }
         op.signingKey = keys[0]
         op.publishedKeys = keys.compactMap(\.publicJWK)
-        server.start(serving: self)
+        server.start(serving: self) { [durations] path, seconds in
+            durations.withLock { $0[path, default: []].append(seconds) }
+        }
     }
 
     var issuer: String { server.baseURL }
 
     func send(_ request: HTTPRequest) async throws(HTTPTransportError) -> HTTPResponse {
-        let started = monotonicSeconds()
-        let response: HTTPResponse
-        if request.url.path == "/authorize" {
-            response = browserRedirect(request.url)
-        } else {
-            response = try await op.send(request)
-        }
-        let elapsed = monotonicSeconds() - started
-        durations.withLock { $0[request.url.path, default: []].append(elapsed) }
-        return response
+        request.url.path == "/authorize" ? browserRedirect(request.url) : try await op.send(request)
     }
 
     private func browserRedirect(_ url: URL) -> HTTPResponse {
@@ -56,8 +51,19 @@ final class BenchOP: HTTPTransport, @unchecked Sendable {
         return HTTPResponse(status: 302, headers: ["location": location.string ?? redirect])
     }
 
-    /// Handler times recorded for `path` since the last ``resetDurations()``, in request order.
-    func durations(of path: String) -> [Double] { durations.withLock { $0[path] ?? [] } }
+    /// Times in the OP recorded for `path` since the last ``resetDurations()``, in request order, once there are
+    /// `count` of them: a time is recorded just after its response is written, so the client may have it first.
+    func durations(of path: String, count: Int) throws -> [Double] {
+        let deadline = monotonicSeconds() + 5
+        while true {
+            let recorded = durations.withLock { $0[path] ?? [] }
+            if recorded.count >= count { return recorded }
+            guard monotonicSeconds() < deadline else {
+                throw BenchError("the OP recorded \(recorded.count) requests to \(path), not \(count)")
+            }
+            usleep(20)
+        }
+    }
 
     func resetDurations() { durations.withLock { $0 = [:] } }
 

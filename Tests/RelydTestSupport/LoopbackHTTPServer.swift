@@ -52,9 +52,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Accepts connections on a background thread and answers each request with `handler`'s response.
-    public func start(serving handler: any HTTPTransport) {
-        let thread = Thread { [self] in acceptLoop(handler) }
+    /// Called after each answered request with its path and the seconds from the arrival of its first bytes to the
+    /// last byte of the response written: the whole time the request spent in this server, parsing and thread
+    /// hand-offs included, which is what a client waited for the OP.
+    public typealias ServedObserver = @Sendable (_ path: String, _ seconds: Double) -> Void
+
+    /// Accepts connections on a background thread and answers each request with `handler`'s response, reporting
+    /// each answered request to `served`.
+    public func start(serving handler: any HTTPTransport, served: ServedObserver? = nil) {
+        let thread = Thread { [self] in acceptLoop(handler, served) }
         thread.name = "loopback-http-accept"
         thread.start()
     }
@@ -78,7 +84,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
-    private func acceptLoop(_ handler: any HTTPTransport) {
+    private func acceptLoop(_ handler: any HTTPTransport, _ served: ServedObserver?) {
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
@@ -98,7 +104,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             var noDelay: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let thread = Thread { [self] in
-                serve(connection: fd, handler)
+                serve(connection: fd, handler, served)
                 lock.withLock { _ = connections.remove(fd) }
                 close(fd)
             }
@@ -107,9 +113,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
-    private func serve(connection fd: Int32, _ handler: any HTTPTransport) {
+    private func serve(connection fd: Int32, _ handler: any HTTPTransport, _ served: ServedObserver?) {
         var reader = RequestReader(fd: fd)
         while let parsed = reader.next() {
+            let arrival = reader.requestArrival
             let request: HTTPRequest
             switch parsed {
             case .request(let method, let target, let headers, let body):
@@ -130,7 +137,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             }
             let response = Self.answer(request, with: handler)
             let keepAlive = request.headers.first { $0.0.lowercased() == "connection" }?.1.lowercased() != "close"
-            guard write(fd, Self.encode(response, keepAlive: keepAlive)), keepAlive else { return }
+            let written = write(fd, Self.encode(response, keepAlive: keepAlive))
+            served?(request.url.path, monotonicSeconds() - arrival)
+            guard written, keepAlive else { return }
         }
     }
 
@@ -202,6 +211,14 @@ private struct RequestReader {
 
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// When the first bytes of the request that ``next()`` returned last were received (monotonic seconds).
+    private(set) var requestArrival = 0.0
+    /// When the oldest bytes now in `buffer` were received.
+    private var bufferedSince = 0.0
+    /// When the newest bytes now in `buffer` were received.
+    private var lastReceived = 0.0
+    /// Receives into one reused buffer: a fresh zeroed 64 KiB for each read was a noticeable share of the OP's time.
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     private static let headerEnd: [UInt8] = Array("\r\n\r\n".utf8)
     private static let maximumHeaderBytes = 64 * 1024
 
@@ -215,6 +232,7 @@ private struct RequestReader {
             guard fill() else { return nil }
             end = Self.find(Self.headerEnd, in: buffer)
         }
+        requestArrival = bufferedSince
         guard let end, let head = String(bytes: buffer[..<end], encoding: .utf8) else { return .malformed }
         buffer.removeFirst(end + Self.headerEnd.count)
         let lines = head.components(separatedBy: "\r\n")
@@ -233,15 +251,18 @@ private struct RequestReader {
         }
         let body = Data(buffer[..<length])
         buffer.removeFirst(length)
+        // Bytes left over (a pipelined request) came with the last read.
+        bufferedSince = lastReceived
         return .request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
     }
 
     private mutating func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let received = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if received < 0 && errno == EINTR { continue }
             guard received > 0 else { return false }
+            lastReceived = monotonicSeconds()
+            if buffer.isEmpty { bufferedSince = lastReceived }
             buffer.append(contentsOf: chunk[..<received])
             return true
         }
@@ -250,10 +271,17 @@ private struct RequestReader {
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if Array(haystack[start..<(start + needle.count)]) == needle { return start }
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
         }
         return nil
     }
+}
+
+/// Seconds on a monotonic clock.
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 public struct LoopbackHTTPServerError: Error, CustomStringConvertible {
