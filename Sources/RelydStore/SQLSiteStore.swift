@@ -8,8 +8,20 @@ protocol SQLConnectionProvider: Sendable {
     /// Runs `work` with a connection, off the Swift cooperative pool, and returns its result.
     func perform<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
         async throws(StoreError) -> T
+    /// Like ``perform(_:)``, for work that is one short statement without fsync (a login's steps): a provider may
+    /// run it on the caller's thread.
+    func performBrief<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
     /// Closes the connection; later calls throw `.io`.
     func close() async
+}
+
+extension SQLConnectionProvider {
+    func performBrief<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
+    {
+        try await perform(work)
+    }
 }
 
 /// The ``SiteStore`` of both SQL backends, written once: ``SQLiteSiteStore`` and ``PostgreSQLSiteStore`` only say
@@ -48,9 +60,9 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
     /// row's decoding.
     public func site(id: String) async throws(StoreError) -> Site? {
         if let cached = siteCache?.site(id: id) { return cached }
-        return try await provider.perform { [siteCache] connection throws(StoreError) in
+        return try await provider.performBrief { [siteCache] connection throws(StoreError) in
             let site = try connection.site(id: id)
-            // Remembered on the connection's thread, in order with the writes that forget it: a read queued
+            // Remembered while holding the connection, in order with the writes that forget it: a read queued
             // before an update cannot leave the old row cached after the update returned.
             if let site { siteCache?.remember(site) }
             return site
@@ -70,7 +82,7 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
 
     public func insertPendingAuthorization(_ pending: PendingAuthorization) async throws(StoreError) {
         let values = try PendingRow.values(of: pending)
-        try await provider.perform { connection throws(StoreError) in
+        try await provider.performBrief { connection throws(StoreError) in
             try connection.insertPendingAuthorization(values)
         }
     }
@@ -78,7 +90,7 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
     public func consumePendingAuthorization(state: String, siteID: String, now: Date) async throws(StoreError)
         -> PendingAuthorization?
     {
-        let pending = try await provider.perform { connection throws(StoreError) in
+        let pending = try await provider.performBrief { connection throws(StoreError) in
             try connection.consumePendingAuthorization(state: state, siteID: siteID)
         }
         guard let pending, isLive(pending.expiresAt, at: now) else { return nil }
@@ -91,11 +103,11 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
 
     public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
         let values = TokenBindingRow.values(of: binding)
-        try await provider.perform { connection throws(StoreError) in try connection.insertTokenBinding(values) }
+        try await provider.performBrief { connection throws(StoreError) in try connection.insertTokenBinding(values) }
     }
 
     public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
-        let binding = try await provider.perform { connection throws(StoreError) in
+        let binding = try await provider.performBrief { connection throws(StoreError) in
             try connection.tokenBinding(accessTokenHash: accessTokenHash)
         }
         guard let binding, isLive(binding.expiresAt, at: now) else { return nil }

@@ -33,6 +33,8 @@ final class SQLiteConnection: SQLConnection {
     private var db: OpaquePointer?
     /// Prepared statements by SQL text, prepared once with `SQLITE_PREPARE_PERSISTENT` and reused.
     private var statements: [String: OpaquePointer] = [:]
+    /// See ``onCommit(_:)``.
+    private var commitHandler: ((Int) -> Void)?
 
     /// Opens an existing database file read-write. The file is not created here and a symlink is refused, so that
     /// the caller controls how the file comes into being (its mode, above all).
@@ -105,6 +107,30 @@ final class SQLiteConnection: SQLConnection {
             _ = try? run("ROLLBACK")
             throw error
         }
+    }
+
+    /// Calls `handler` after each commit with the number of frames the write-ahead log now holds, on the committing
+    /// thread, and stops SQLite's automatic checkpoint: that one runs inside the commit that crosses its threshold,
+    /// fsyncs included, so a commit that is not meant to fsync (`synchronous=NORMAL`) would sometimes wait for a
+    /// checkpoint. The owner runs ``checkpoint()`` where waiting for it is harmless.
+    func onCommit(_ handler: @escaping (Int) -> Void) throws(StoreError) {
+        let db = try openHandle()
+        commitHandler = handler
+        // Replaces the automatic checkpoint, which SQLite implements as a WAL hook too. The context is unretained:
+        // the hook is uninstalled with the handle, which this object closes before it goes away.
+        sqlite3_wal_hook(db, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().commitHandler?(Int(frames))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Copies the write-ahead log into the database file as far as no reader still needs it (a PASSIVE
+    /// checkpoint: it never waits for other connections), fsyncing both, as SQLite's automatic checkpoint does.
+    func checkpoint() throws(StoreError) {
+        let db = try openHandle()
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        guard rc == SQLITE_OK else { throw error("sqlite3_wal_checkpoint_v2", rc) }
     }
 
     private func openHandle() throws(StoreError) -> OpaquePointer {

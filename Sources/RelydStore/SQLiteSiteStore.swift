@@ -29,35 +29,80 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
         try connection.migrate()
-        return SQLiteSiteStore(provider: OneSQLiteConnection(connection: connection), cachesSites: true)
+        return SQLiteSiteStore(provider: try OneSQLiteConnection(connection: connection), cachesSites: true)
     }
 }
 
-/// One connection for the store's life, confined to a serial queue.
+/// One connection for the store's life, used by one thread at a time.
 ///
-/// Sendability (`@unchecked`): `connection` is touched only from blocks run on the private serial `queue`; `open`
-/// uses it before the store is shared. SQLite calls block (every commit fsyncs), so they run on that queue's
-/// thread, never on the Swift cooperative pool.
+/// Work that may block (site writes fsync, whole-table reads and purges can be long) runs on a private serial
+/// queue, never on the Swift cooperative pool. A brief step of a login (one row read or written without fsync) runs
+/// on the caller's thread when the connection is free: two thread hand-offs cost it more than its own work. When
+/// the connection is busy, it queues like the rest rather than wait on a pool thread. Checkpoints, which fsync, go
+/// to the queue too (see ``SQLiteConnection/onCommit(_:)``).
+///
+/// Sendability (`@unchecked`): `connection` and `checkpointQueued` are touched only while holding `lock`; `open`
+/// uses the connection before the store is shared.
 private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "relyd.store.sqlite")
-    /// Confined to `queue`.
-    private let connection: SQLiteConnection
+    /// SQLite's own automatic checkpoint threshold (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`), in WAL frames.
+    static let checkpointFrames = 1000
 
-    init(connection: SQLiteConnection) {
+    private let queue = DispatchQueue(label: "relyd.store.sqlite")
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private let connection: SQLiteConnection
+    /// Guarded by `lock`: a checkpoint is on the queue, so commits need not queue another.
+    private var checkpointQueued = false
+
+    init(connection: SQLiteConnection) throws(StoreError) {
         self.connection = connection
+        try connection.onCommit { [weak self] frames in self?.committed(walFrames: frames) }
     }
 
     func perform<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
         async throws(StoreError) -> T
     {
-        try await queue.perform { () throws(StoreError) -> T in try work(self.connection) }
+        try await queue.perform { () throws(StoreError) -> T in try self.withConnection(work) }
+    }
+
+    func performBrief<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
+    {
+        if let result = runIfIdle(work) { return try result.get() }
+        return try await perform(work)
     }
 
     func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
-                self.connection.close()
+                self.lock.withLock { self.connection.close() }
                 continuation.resume()
+            }
+        }
+    }
+
+    /// `work`'s outcome, or nil without running it when another thread holds the connection.
+    private func runIfIdle<T>(_ work: (any SQLConnection) throws(StoreError) -> T) -> Result<T, StoreError>? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        return Result { () throws(StoreError) -> T in try work(connection) }
+    }
+
+    private func withConnection<T>(_ work: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try work(connection)
+    }
+
+    /// Runs inside a commit, so with `lock` held.
+    private func committed(walFrames: Int) {
+        guard walFrames >= Self.checkpointFrames, !checkpointQueued else { return }
+        checkpointQueued = true
+        queue.async { [self] in
+            lock.withLock {
+                checkpointQueued = false
+                // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
+                try? connection.checkpoint()
             }
         }
     }
@@ -65,11 +110,12 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
 
 extension SQLiteConnection {
     /// `synchronous=NORMAL` for `work`, then FULL again: in WAL mode, a commit that is safe from a crash of the
-    /// process but not fsynced until the next FULL commit or checkpoint.
+    /// process but not fsynced until the next FULL commit or checkpoint. The pragmas are prepared statements, kept
+    /// like the others: parsing them anew twice for each write of a login showed in its profile.
     func withoutFsync<T>(_ work: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try exec("PRAGMA synchronous=NORMAL")
+        try run("PRAGMA synchronous=NORMAL")
         let result = Result { () throws(StoreError) -> T in try work() }
-        try exec("PRAGMA synchronous=FULL")
+        try run("PRAGMA synchronous=FULL")
         return try result.get()
     }
 }

@@ -131,6 +131,72 @@ import Testing
         await store.close()
     }
 
+    /// Login writes run with `synchronous=NORMAL` and everything else with FULL, the documented durability; the
+    /// switch is made by reused prepared statements, which must take effect each time.
+    @Test func loginWritesAloneSkipTheFsync() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try StateDirectory.prepare(directory.stateDirectory)
+        let path = directory.stateDirectory + "/relyd.sqlite3"
+        try StateDirectory.createPrivateFile(path)
+        let connection = try SQLiteConnection(path: path)
+        try connection.configure()
+        func level() throws(StoreError) -> Int64? { try connection.query("PRAGMA synchronous") { $0.int64(0) }.first }
+        for _ in 0..<3 {
+            #expect(try level() == 2)  // FULL
+            #expect(try connection.withoutFsync { () throws(StoreError) in try level() } == 1)  // NORMAL
+        }
+        #expect(try level() == 2)
+        connection.close()
+    }
+
+    /// Login writes commit without fsync, possibly on the caller's thread, so SQLite's automatic checkpoint (which
+    /// would run inside such a commit) is replaced by one on the store's queue: the write-ahead log still gets copied
+    /// into the database file once it holds enough frames.
+    @Test func walIsCheckpointedAfterManyLoginWrites() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await store.insertSite(makeSite(id: "x"))
+        let database = directory.stateDirectory + "/relyd.sqlite3"
+        let before = try size(of: database)
+        // Each insert writes about four pages (the row and three index entries): well over 1000 WAL frames.
+        for index in 0..<600 {
+            try await store.insertPendingAuthorization(makePending(state: "state-\(index)", siteID: "x"))
+        }
+        _ = try await store.allSites()  // runs on the store's queue after the checkpoint queued there
+        #expect(try size(of: database) >= before + 16 * 4096)
+        await store.close()
+    }
+
+    /// Login steps run on the caller's thread when the connection is free and queue when it is not (here, behind
+    /// site writes and each other): whichever way each one went, every write is there afterwards.
+    @Test func concurrentLoginAndSiteWritesAllLand() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await store.insertSite(makeSite(id: "x"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for index in 0..<40 {
+                        try await store.insertPendingAuthorization(makePending(state: "s-\(task)-\(index)", siteID: "x"))
+                        if index % 10 == 0 { try await store.insertSite(makeSite(id: "site-\(task)-\(index)")) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for task in 0..<8 {
+            for index in 0..<40 {
+                #expect(try await store.consumePendingAuthorization(state: "s-\(task)-\(index)", siteID: "x", now: epoch)
+                    != nil)
+            }
+        }
+        #expect(try await store.allSites().count == 1 + 8 * 4)
+        await store.close()
+    }
+
     /// Every site whose `insertSite` returned is present after the writing process is killed with SIGKILL mid-stream,
     /// and the database passes `PRAGMA integrity_check`.
     @Test func committedSitesSurviveSIGKILL() async throws {
@@ -171,6 +237,13 @@ private func mode(of path: String) throws -> mode_t {
     var info = stat()
     guard stat(path, &info) == 0 else { throw StoreError(.io, "stat failed") }
     return info.st_mode & 0o7777
+}
+
+/// The size of the file at `path`, in bytes.
+private func size(of path: String) throws -> Int {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw StoreError(.io, "stat failed") }
+    return Int(info.st_size)
 }
 
 /// The kind of error opening a store in `directory` throws, or nil when it opens (the store then closes on release).
