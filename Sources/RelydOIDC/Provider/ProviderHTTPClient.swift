@@ -115,11 +115,35 @@ public struct ProviderHTTPClient: Sendable {
 /// `application/x-www-form-urlencoded` encoding with the strict RFC 3986 unreserved set, as OAuth requires
 /// (RFC 6749 appendix B).
 public enum FormEncoding {
-    private static let unreserved = CharacterSet(charactersIn:
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
+    /// Every byte of the value's UTF-8 but the RFC 3986 unreserved characters, as `%XX` (upper-case hex).
+    ///
+    /// Written over UTF-8 bytes rather than with `addingPercentEncoding`: Foundation's goes through CFString, and a
+    /// login encodes a dozen values (its authorization URL and its token request).
     public static func escape(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+        let utf8 = value.utf8
+        guard !utf8.allSatisfy(isUnreserved) else { return value }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(utf8.count * 3)
+        for byte in utf8 {
+            if isUnreserved(byte) {
+                escaped.append(byte)
+            } else {
+                escaped += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: escaped, as: UTF8.self)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 
     public static func encode(_ pairs: [(String, String)]) -> String {
