@@ -104,6 +104,10 @@ struct CurlHTTPTests {
         #expect(headers.headers["x-mixed-case"] == "Value")
         #expect(headers.headers["X-Mixed-Case"] == nil)
         #expect(headers.header("X-Repeated") == "second")
+        // Optional whitespace around a value is not part of it; inner whitespace and non-ASCII bytes are.
+        #expect(headers.header("x-padded") == "padded value")
+        #expect(headers.header("x-empty") == "")
+        #expect(headers.header("x-utf8") == "caf\u{e9}")
 
         let continued = try await transport.send(HTTPRequest(url: server.url("/continue")))
         #expect(continued.status == 200)

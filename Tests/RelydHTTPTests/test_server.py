@@ -94,7 +94,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/peer":
             self._send(200, str(self.client_address[1]).encode())
         elif path == "/headers":
-            self._send(200, b"h", [("X-Mixed-Case", "Value"), ("X-Repeated", "first"), ("X-Repeated", "second")])
+            self._send(200, b"h", [("X-Mixed-Case", "Value"), ("X-Repeated", "first"), ("X-Repeated", "second"),
+                                   ("X-Padded", " \t padded value\t "), ("X-Empty", ""),
+                                   # send_header encodes latin-1: these two characters are the UTF-8 of é.
+                                   ("X-Utf8", "caf\u00c3\u00a9")])
         else:
             self._send(404, b"not found")
 
