@@ -141,6 +141,7 @@ enum LoginBench {
                 logins.steps[step].op.append(opTime)
             }
         }
+        progress("login: relyd, \(count) logins in this round (\(warmUpLogins) of them warm-up)")
         return logins
     }
 
