@@ -10,13 +10,15 @@ enum TokenBindings {
     static func store(accessToken: Secret, expiresIn: Int?, refreshToken: Secret?, subject: String, site: Site,
                       context: CommandContext) async throws {
         let now = context.environment.clock.now()
-        try await context.store.insertTokenBinding(TokenBinding(
+        var bindings = [TokenBinding(
             accessTokenHash: try AccessTokenHash.of(accessToken), siteID: site.id, subject: subject,
-            expiresAt: now.addingTimeInterval(TimeInterval(expiresIn ?? 3600))))
+            expiresAt: now.addingTimeInterval(TimeInterval(expiresIn ?? 3600)))]
         if let refreshToken {
-            try await context.store.insertTokenBinding(TokenBinding(
+            bindings.append(TokenBinding(
                 accessTokenHash: try AccessTokenHash.of(refreshToken), siteID: site.id, subject: subject,
                 expiresAt: now.addingTimeInterval(context.environment.settings.refreshTokenBindingLifetime)))
         }
+        // One write for both: each store write is a commit.
+        try await context.store.insertTokenBindings(bindings)
     }
 }

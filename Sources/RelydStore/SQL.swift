@@ -115,6 +115,14 @@ extension SQLConnection {
         try withoutFsync { () throws(StoreError) in _ = try run(TokenBindingRow.upsert, values) }
     }
 
+    /// One statement for all the rows, so one commit (SQLite) or one round trip (PostgreSQL). The rows' hashes must
+    /// differ: a statement may not upsert the same row twice.
+    func insertTokenBindings(_ rows: [[SQLValue]]) throws(StoreError) {
+        try withoutFsync { () throws(StoreError) in
+            _ = try run(TokenBindingRow.upsert(rows: rows.count), rows.flatMap { $0 })
+        }
+    }
+
     func tokenBinding(accessTokenHash: String) throws(StoreError) -> TokenBinding? {
         try query(
             "SELECT \(TokenBindingRow.columnList) FROM token_bindings WHERE access_token_hash = ?1",
@@ -227,11 +235,19 @@ enum TokenBindingRow {
     static let columns = ["access_token_hash", "site_id", "subject", "expires_at"]
     static let columnList = columns.joined(separator: ", ")
     /// The same token bound again replaces the earlier binding.
-    static let upsert = """
-        INSERT INTO token_bindings (\(columnList)) VALUES (\(placeholders(columns.count)))
-        ON CONFLICT (access_token_hash) DO UPDATE
-        SET site_id = excluded.site_id, subject = excluded.subject, expires_at = excluded.expires_at
-        """
+    static let upsert = upsert(rows: 1)
+
+    /// ``upsert`` for `rows` rows at once, their values one row after the other.
+    static func upsert(rows: Int) -> String {
+        let tuples = (0..<rows).map { row in
+            "(" + (1...columns.count).map { "?\(row * columns.count + $0)" }.joined(separator: ", ") + ")"
+        }
+        return """
+            INSERT INTO token_bindings (\(columnList)) VALUES \(tuples.joined(separator: ", "))
+            ON CONFLICT (access_token_hash) DO UPDATE
+            SET site_id = excluded.site_id, subject = excluded.subject, expires_at = excluded.expires_at
+            """
+    }
 
     /// In the order of `columns`.
     static func values(of binding: TokenBinding) -> [SQLValue] {

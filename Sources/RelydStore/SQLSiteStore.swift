@@ -106,6 +106,16 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
         try await provider.performBrief { connection throws(StoreError) in try connection.insertTokenBinding(values) }
     }
 
+    public func insertTokenBindings(_ bindings: [TokenBinding]) async throws(StoreError) {
+        // The last binding of each hash, in order: what inserting them one after the other would leave.
+        var latest: [String: Int] = [:]
+        for (index, binding) in bindings.enumerated() { latest[binding.accessTokenHash] = index }
+        let rows = bindings.indices.filter { latest[bindings[$0].accessTokenHash] == $0 }
+            .map { TokenBindingRow.values(of: bindings[$0]) }
+        guard !rows.isEmpty else { return }
+        try await provider.performBrief { connection throws(StoreError) in try connection.insertTokenBindings(rows) }
+    }
+
     public func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding? {
         let binding = try await provider.performBrief { connection throws(StoreError) in
             try connection.tokenBinding(accessTokenHash: accessTokenHash)

@@ -64,11 +64,20 @@ public protocol SiteStore: Sendable {
 
     /// Stores the binding, replacing one with the same access token hash.
     func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError)
+    /// Stores the bindings (a later one replaces an earlier one with the same hash): an access token's and its
+    /// refresh token's, in one write where the backend can.
+    func insertTokenBindings(_ bindings: [TokenBinding]) async throws(StoreError)
     /// The binding for the hash, or nil when there is none or it has expired at `now`.
     func tokenBinding(accessTokenHash: String, now: Date) async throws(StoreError) -> TokenBinding?
 
     /// Flushes and closes the store; later calls throw.
     func close() async
+}
+
+extension SiteStore {
+    public func insertTokenBindings(_ bindings: [TokenBinding]) async throws(StoreError) {
+        for binding in bindings { try await insertTokenBinding(binding) }
+    }
 }
 
 /// The expiry rule both backends share: a record is live strictly before its `expiresAt`.

@@ -231,6 +231,26 @@ import Testing
         }
     }
 
+    /// Several bindings written at once read back as if written one after the other: each stored, an existing one
+    /// replaced, and of two with the same hash the later one kept.
+    @Test(arguments: Backend.allCases) func tokenBindingsWrittenTogether(backend: Backend) async throws {
+        try await withStore(backend) { store in
+            try await store.insertSite(makeSite(id: "x"))
+            func binding(_ hash: String, _ subject: String) -> TokenBinding {
+                TokenBinding(accessTokenHash: hash, siteID: "x", subject: subject, expiresAt: epoch.addingTimeInterval(60))
+            }
+            try await store.insertTokenBinding(binding("existing", "old"))
+            try await store.insertTokenBindings([])
+            try await store.insertTokenBindings([
+                binding("access", "alice"), binding("existing", "bob"), binding("twice", "first"),
+                binding("twice", "second"),
+            ])
+            #expect(try await store.tokenBinding(accessTokenHash: "access", now: epoch) == binding("access", "alice"))
+            #expect(try await store.tokenBinding(accessTokenHash: "existing", now: epoch) == binding("existing", "bob"))
+            #expect(try await store.tokenBinding(accessTokenHash: "twice", now: epoch) == binding("twice", "second"))
+        }
+    }
+
     /// After `close()` every operation throws `.io`.
     @Test(arguments: Backend.allCases) func closedStoreThrows(backend: Backend) async throws {
         try await withStore(backend) { store in
