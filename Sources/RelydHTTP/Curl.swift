@@ -571,10 +571,14 @@ private final class CurlEngine: @unchecked Sendable {
         return .success(HTTPResponse(status: status, headers: transfer.responseHeaders, body: transfer.responseBody))
     }
 
-    /// Detaches `transfer` from libcurl, returns its easy handle to the pool, and resumes its caller.
+    /// Resumes `transfer`'s caller, then detaches it from libcurl and returns its easy handle to the pool.
     /// `multi` is nil when the handle was never added to it.
+    ///
+    /// The caller goes first: the outcome is complete, and the clean-up (removing and resetting the handle) then
+    /// runs on this thread while the caller's continues on another core, rather than before it.
     private func finish(_ transfer: Transfer, multi: UnsafeMutableRawPointer?, with outcome: Transfer.Outcome) {
         active[ObjectIdentifier(transfer)] = nil
+        resume(transfer, with: outcome)
         if let easy = transfer.easy {
             if let multi { _ = curl_multi_remove_handle(multi, easy) }
             // Reset before freeing the buffers it points to; a reset handle keeps no pointer into this transfer.
@@ -586,7 +590,6 @@ private final class CurlEngine: @unchecked Sendable {
         transfer.headerList = nil
         transfer.errorBuffer?.deallocate()
         transfer.errorBuffer = nil
-        resume(transfer, with: outcome)
     }
 
     private func resume(_ transfer: Transfer, with outcome: Transfer.Outcome) {
