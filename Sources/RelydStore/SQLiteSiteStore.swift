@@ -38,8 +38,9 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
 /// Work that may block (site writes fsync, whole-table reads and purges can be long) runs on a private serial
 /// queue, never on the Swift cooperative pool. A brief step of a login (one row read or written without fsync) runs
 /// on the caller's thread when the connection is free: two thread hand-offs cost it more than its own work. When
-/// the connection is busy, it queues like the rest rather than wait on a pool thread. Checkpoints, which fsync, go
-/// to the queue too (see ``SQLiteConnection/onCommit(_:)``).
+/// the connection is busy, or queued work is waiting for it (so a stream of brief steps cannot starve a site
+/// write), it queues like the rest rather than wait on a pool thread. Checkpoints, which fsync, go to the queue too
+/// (see ``SQLiteConnection/onCommit(_:)``).
 ///
 /// Sendability (`@unchecked`): `connection` and `checkpointQueued` are touched only while holding `lock`; `open`
 /// uses the connection before the store is shared.
@@ -53,6 +54,8 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     private let connection: SQLiteConnection
     /// Guarded by `lock`: a checkpoint is on the queue, so commits need not queue another.
     private var checkpointQueued = false
+    /// How many of the queue's blocks are waiting for `lock` (at most one: the queue is serial).
+    private let queueWaiting = Locked(0)
 
     init(connection: SQLiteConnection) throws(StoreError) {
         self.connection = connection
@@ -75,23 +78,33 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
-                self.lock.withLock { self.connection.close() }
+                self.lockFromQueue()
+                self.connection.close()
+                self.lock.unlock()
                 continuation.resume()
             }
         }
     }
 
-    /// `work`'s outcome, or nil without running it when another thread holds the connection.
+    /// `work`'s outcome, or nil without running it when another thread holds the connection or the queue waits for it.
     private func runIfIdle<T>(_ work: (any SQLConnection) throws(StoreError) -> T) -> Result<T, StoreError>? {
-        guard lock.try() else { return nil }
+        guard queueWaiting.withLock({ $0 == 0 }), lock.try() else { return nil }
         defer { lock.unlock() }
         return Result { () throws(StoreError) -> T in try work(connection) }
     }
 
+    /// Runs `work` on the queue's thread.
     private func withConnection<T>(_ work: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        lock.lock()
+        lockFromQueue()
         defer { lock.unlock() }
         return try work(connection)
+    }
+
+    /// Takes `lock` on the queue's thread, ahead of brief steps that would run inline (see ``runIfIdle(_:)``).
+    private func lockFromQueue() {
+        queueWaiting.withLock { $0 += 1 }
+        lock.lock()
+        queueWaiting.withLock { $0 -= 1 }
     }
 
     /// Runs inside a commit, so with `lock` held.
@@ -99,11 +112,11 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
         guard walFrames >= Self.checkpointFrames, !checkpointQueued else { return }
         checkpointQueued = true
         queue.async { [self] in
-            lock.withLock {
-                checkpointQueued = false
-                // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
-                try? connection.checkpoint()
-            }
+            lockFromQueue()
+            defer { lock.unlock() }
+            checkpointQueued = false
+            // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
+            try? connection.checkpoint()
         }
     }
 }

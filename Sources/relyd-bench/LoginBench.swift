@@ -70,8 +70,9 @@ enum LoginBench {
             moment the request's first bytes are read from the socket to the moment its response is written (the \
             OP's HTTP parsing, its hand-off to the handler and back, its RS256 signing, and writing the response \
             included); *added* = client wall time − OP time, so the client's side of HTTP on loopback (sending, \
-            waking up for the answer, reading it) counts as added, for relyd and the peer alike. The Python peer does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID \
-            token, state in memory rather than in a durable store) against the same OP in the same run.
+            waking up for the answer, reading it) counts as added, for relyd and the peer alike. The Python peer \
+            does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID token, state in memory rather \
+            than in a durable store) against the same OP in the same run.
             """)
         report.table(["client", "logins/s", "wall p50 / p99", "OP time p50", "added p50", "added p99"], rows)
         report.table(["relyd command", "wall p50 / p99", "OP time p50", "added p50"], relydLogins.steps.map { step in

@@ -237,7 +237,8 @@ import Testing
         try await withStore(backend) { store in
             try await store.insertSite(makeSite(id: "x"))
             func binding(_ hash: String, _ subject: String) -> TokenBinding {
-                TokenBinding(accessTokenHash: hash, siteID: "x", subject: subject, expiresAt: epoch.addingTimeInterval(60))
+                TokenBinding(accessTokenHash: hash, siteID: "x", subject: subject,
+                             expiresAt: epoch.addingTimeInterval(60))
             }
             try await store.insertTokenBinding(binding("existing", "old"))
             try await store.insertTokenBindings([])

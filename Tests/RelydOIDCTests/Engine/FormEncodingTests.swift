@@ -16,7 +16,8 @@ import Testing
     /// The same result as Foundation's percent-encoding with the unreserved set, which it replaced, for every ASCII
     /// character and a few beyond.
     @Test func agreesWithFoundationsPercentEncoding() {
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let unreserved = CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         let samples = (0..<128).map { String(UnicodeScalar(UInt8($0))) } + ["\u{e9}", "\u{20ac}", "\u{1F600}", "x y z"]
         for sample in samples {
             #expect(FormEncoding.escape(sample) == sample.addingPercentEncoding(withAllowedCharacters: unreserved))
