@@ -111,10 +111,6 @@ extension SQLConnection {
         }
     }
 
-    func insertTokenBinding(_ values: [SQLValue]) throws(StoreError) {
-        try withoutFsync { () throws(StoreError) in _ = try run(TokenBindingRow.upsert, values) }
-    }
-
     /// One statement for all the rows, so one commit (SQLite) or one round trip (PostgreSQL). The rows' hashes must
     /// differ: a statement may not upsert the same row twice.
     func insertTokenBindings(_ rows: [[SQLValue]]) throws(StoreError) {
@@ -234,14 +230,10 @@ enum PendingRow {
 enum TokenBindingRow {
     static let columns = ["access_token_hash", "site_id", "subject", "expires_at"]
     static let columnList = columns.joined(separator: ", ")
-    /// The same token bound again replaces the earlier binding.
-    static let upsert = upsert(rows: 1)
-
-    /// ``upsert`` for `rows` rows at once, their values one row after the other.
+    /// Inserts `rows` rows at once, their values one row after the other. The same token bound again replaces the
+    /// earlier binding.
     static func upsert(rows: Int) -> String {
-        let tuples = (0..<rows).map { row in
-            "(" + (1...columns.count).map { "?\(row * columns.count + $0)" }.joined(separator: ", ") + ")"
-        }
+        let tuples = (0..<rows).map { row in "(" + placeholders(columns.count, after: row * columns.count) + ")" }
         return """
             INSERT INTO token_bindings (\(columnList)) VALUES \(tuples.joined(separator: ", "))
             ON CONFLICT (access_token_hash) DO UPDATE
@@ -260,9 +252,10 @@ enum TokenBindingRow {
     }
 }
 
-/// `?1, ?2, …, ?count`: numbered, so a statement can use a parameter at any place in the column order.
-func placeholders(_ count: Int) -> String {
-    (1...count).map { "?\($0)" }.joined(separator: ", ")
+/// `?(offset+1), …, ?(offset+count)`: numbered, so a statement can use a parameter at any place in the column order
+/// (and a multi-row insert its rows one after the other).
+func placeholders(_ count: Int, after offset: Int = 0) -> String {
+    ((offset + 1)...(offset + count)).map { "?\($0)" }.joined(separator: ", ")
 }
 
 /// String arrays are stored as JSON text.

@@ -102,8 +102,7 @@ public class SQLSiteStore: SiteStore, @unchecked Sendable {
     }
 
     public func insertTokenBinding(_ binding: TokenBinding) async throws(StoreError) {
-        let values = TokenBindingRow.values(of: binding)
-        try await provider.performBrief { connection throws(StoreError) in try connection.insertTokenBinding(values) }
+        try await insertTokenBindings([binding])
     }
 
     public func insertTokenBindings(_ bindings: [TokenBinding]) async throws(StoreError) {
