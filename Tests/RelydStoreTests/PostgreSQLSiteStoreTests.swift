@@ -153,6 +153,52 @@ import Testing
                 == "SELECT $1, '?', data ? 'k' FROM t WHERE a = $12 OR b = ?")
     }
 
+    /// A statement is prepared once per session, under a name that depends on its text only, and then executed
+    /// by name: the session holds one prepared statement however often it runs.
+    @Test func statementsArePreparedOncePerSession() async throws {
+        try await withDatabase { database in
+            let prepared = try await sql(database.url) { connection throws(StoreError) -> [String] in
+                let select = "SELECT count(*) FROM pg_prepared_statements WHERE name = ?1"
+                for _ in 0..<3 {
+                    _ = try connection.query(select, [.text("none")]) { row in row.int64(0) }
+                }
+                return try connection.query("SELECT name FROM pg_prepared_statements ORDER BY name", []) { row in
+                    row.text(0)
+                }
+            }
+            let select = "SELECT count(*) FROM pg_prepared_statements WHERE name = ?1"
+            let listing = "SELECT name FROM pg_prepared_statements ORDER BY name"
+            #expect(prepared == [PostgreSQLConnection.statementName(select),
+                                 PostgreSQLConnection.statementName(listing)].sorted())
+        }
+    }
+
+    /// A session that lost its prepared statements (DISCARD ALL, as a pooler runs between clients) prepares them
+    /// again without failing the call; one that already holds a statement under relyd's name (prepared by another
+    /// instance sharing the session through a pooler) uses it.
+    @Test func lostOrForeignPreparedStatementsAreHandled() async throws {
+        try await withDatabase { database in
+            let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
+                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
+                let name = PostgreSQLConnection.statementName(count)
+                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                var counts: [Int64] = []
+                counts += try connection.query(count, [.text("")]) { row in row.int64(0) }
+                try connection.exec("DISCARD ALL")
+                counts += try connection.query(count, [.text("")]) { row in row.int64(0) }
+                return counts
+            }
+            #expect(counts == [1, 1])
+        }
+    }
+
+    /// Statement names are stable across processes and differ between texts.
+    @Test func statementNamesDependOnTheTextOnly() {
+        #expect(PostgreSQLConnection.statementName("SELECT 1") == PostgreSQLConnection.statementName("SELECT 1"))
+        #expect(PostgreSQLConnection.statementName("SELECT 1") != PostgreSQLConnection.statementName("SELECT 2"))
+        #expect(PostgreSQLConnection.statementName("") == "relyd_cbf29ce484222325")
+    }
+
     /// A server that does not answer is `.unavailable` at open, not a hang or a crash.
     @Test func unreachableServerIsUnavailable() async {
         #expect(await openError("postgresql://relyd@127.0.0.1:1/relyd?connect_timeout=2") == .unavailable)
