@@ -40,7 +40,9 @@ extension DigestAlgorithm {
             case .sha384: FetchedDigest.sha384
             case .sha512: FetchedDigest.sha512
             }
-            guard let fetched else { throw CryptoError(function: "EVP_MD_fetch", reason: "\(openSSLName) is not available") }
+            guard let fetched else {
+                throw CryptoError(function: "EVP_MD_fetch", reason: "\(openSSLName) is not available")
+            }
             return fetched
         }
     }
@@ -223,8 +225,8 @@ public final class PublicKey: @unchecked Sendable {
         default:
             throw CryptoError(function: "PublicKey.verify", reason: "signature scheme does not fit the key type")
         }
-        // Hashing here and verifying the hash is what EVP_DigestVerify does inside, minus the context it builds and
-        // copies on every call (a third of the cost of an RSA-2048 verification besides the RSA operation itself).
+        // Hashing here and verifying the hash is what EVP_DigestVerify does inside, minus the contexts it builds and
+        // copies on every call: 30k instructions per RS256 token, a tenth of the RSA operation itself.
         let hash = try digest(digestAlgorithm, message)
         let context = try verificationContexts.take(scheme) { () throws(CryptoError) in
             try makeVerificationContext(scheme, digest: digestAlgorithm)

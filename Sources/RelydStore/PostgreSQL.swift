@@ -19,8 +19,8 @@ struct PostgreSQLRow: SQLRow {
 }
 
 /// The only code in relyd that calls libpq (`PQ*`): one connection to a PostgreSQL server, statements with text
-/// parameters (each prepared once per session), and errors turned into ``StoreError``s that name the libpq function, the SQLSTATE and the server's
-/// message (never a bound value, never the connection URL, which may carry a password).
+/// parameters (each prepared once per session), and errors turned into ``StoreError``s that name the libpq function,
+/// the SQLSTATE and the server's message (never a bound value, never the connection URL, which may carry a password).
 ///
 /// Errors that mean the server is gone (the connection broke, or the SQLSTATE is a connection exception or an
 /// operator shutdown) are `.unavailable`, and ``isBroken`` tells the owner to drop this connection and open a new
@@ -136,21 +136,22 @@ final class PostgreSQLConnection: SQLConnection {
         let handle = try openHandle()
         let texts = try bindings.map { value throws(StoreError) in try Self.parameterText(value) }
         return try withOptionalCStrings(texts) { parameters throws(StoreError) -> T in
-            guard let name = try preparedStatement(sql, parameterCount: parameters.count) else {
-                let result = PQexecParams(handle, Self.numberedParameters(sql), Int32(parameters.count), nil,
-                                          parameters, nil, nil, 0)
-                return try withResult(result, "PQexecParams", body)
+            let count = Int32(parameters.count)
+            func run(_ name: String?) throws(StoreError) -> T {
+                guard let name else {
+                    return try withResult(PQexecParams(handle, Self.numberedParameters(sql), count, nil, parameters,
+                                                       nil, nil, 0), "PQexecParams", body)
+                }
+                return try withResult(PQexecPrepared(handle, name, count, parameters, nil, nil, 0), "PQexecPrepared",
+                                      body)
             }
             do throws(StoreError) {
-                return try withResult(PQexecPrepared(handle, name, Int32(parameters.count), parameters, nil, nil, 0),
-                                      "PQexecPrepared", body)
+                return try run(try preparedStatement(sql, parameterCount: parameters.count))
             } catch where lastFailureSQLState == "26000" && PQtransactionStatus(handle) == PQTRANS_IDLE {
                 // The session lost its prepared statements (DISCARD ALL, or a pooler gave relyd another server
                 // session). Nothing ran and no transaction is open, so preparing again and retrying is safe.
                 preparedStatements[sql] = nil
-                let name = try preparedStatement(sql, parameterCount: parameters.count) ?? name
-                return try withResult(PQexecPrepared(handle, name, Int32(parameters.count), parameters, nil, nil, 0),
-                                      "PQexecPrepared", body)
+                return try run(try preparedStatement(sql, parameterCount: parameters.count))
             }
         }
     }
@@ -254,8 +255,9 @@ private func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>
 }
 
 /// Runs `body` with NUL-terminated copies of `strings` (nil stays a null pointer) that live for the call.
-private func withOptionalCStrings<R, Failure>(_ strings: [String?],
-                                              _ body: ([UnsafePointer<CChar>?]) throws(Failure) -> R) throws(Failure) -> R {
+private func withOptionalCStrings<R, Failure>(
+    _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws(Failure) -> R
+) throws(Failure) -> R {
     let copies = strings.map { $0.flatMap { strdup($0) } }
     defer { copies.forEach { free($0) } }
     return try body(copies.map { $0.map { UnsafePointer($0) } })
