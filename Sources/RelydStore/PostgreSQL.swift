@@ -157,15 +157,17 @@ final class PostgreSQLConnection: SQLConnection {
     }
 
     /// The name `sql` is prepared under in this session, preparing it first if needed; nil once the session holds
-    /// ``maximumPreparedStatements``.
+    /// ``maximumPreparedStatements``, or inside a transaction block (where a failed prepare, even the harmless
+    /// 42P05 below, would abort the transaction; relyd's transactions are rare: migrations and the minutely purge).
     ///
     /// The name is derived from the text alone, so that the same name always means the same statement: where a
     /// pooler shares one server session between relyd instances, an instance that finds its name already prepared
     /// (42P05) finds exactly its own statement, and one instance can never execute another's under its name.
     private func preparedStatement(_ sql: String, parameterCount: Int) throws(StoreError) -> String? {
         if let name = preparedStatements[sql] { return name }
-        guard preparedStatements.count < Self.maximumPreparedStatements else { return nil }
         let handle = try openHandle()
+        guard preparedStatements.count < Self.maximumPreparedStatements, PQtransactionStatus(handle) == PQTRANS_IDLE
+        else { return nil }
         let name = Self.statementName(sql)
         do throws(StoreError) {
             try withResult(PQprepare(handle, name, Self.numberedParameters(sql), Int32(parameterCount), nil),

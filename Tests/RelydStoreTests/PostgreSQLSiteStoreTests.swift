@@ -192,6 +192,25 @@ import Testing
         }
     }
 
+    /// Inside a transaction a statement is not prepared, so that a failed prepare (its name already taken in a
+    /// session a pooler shares) cannot abort the transaction; the statement runs unprepared instead.
+    @Test func statementsAreNotPreparedInsideATransaction() async throws {
+        try await withDatabase { database in
+            let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
+                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
+                let name = PostgreSQLConnection.statementName(count)
+                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                let inside = try connection.transaction { () throws(StoreError) -> [Int64] in
+                    let other = "SELECT count(*) + 0 FROM pg_prepared_statements WHERE name <> ?1"
+                    return try connection.query(count, [.text("")]) { row in row.int64(0) }
+                        + connection.query(other, [.text("")]) { row in row.int64(0) }
+                }
+                return inside + (try connection.query(count, [.text("")]) { row in row.int64(0) })
+            }
+            #expect(counts == [1, 1, 1])
+        }
+    }
+
     /// Statement names are stable across processes and differ between texts.
     @Test func statementNamesDependOnTheTextOnly() {
         #expect(PostgreSQLConnection.statementName("SELECT 1") == PostgreSQLConnection.statementName("SELECT 1"))
