@@ -37,7 +37,10 @@ final class ReconnectingPostgreSQLConnection: SQLConnectionProvider, @unchecked 
     private let queue = DispatchQueue(label: "relyd.store.postgresql")
     /// The connection URL; it may hold a password, so it is never logged or put in an error.
     private let url: String
+    /// Opens a connection to the URL: `PostgreSQLConnection(url:)`, or a stand-in with which tests make connecting
+    /// fail.
     private let connect: @Sendable (String) throws(StoreError) -> PostgreSQLConnection
+    /// Times the back-off; tests move it by hand.
     private let clock: any MonotonicClock
     /// Confined to `queue`; nil after the server dropped it, until the next call reconnects.
     private var connection: PostgreSQLConnection?
