@@ -19,14 +19,21 @@ struct PostgreSQLRow: SQLRow {
 }
 
 /// The only code in relyd that calls libpq (`PQ*`): one connection to a PostgreSQL server, statements with text
-/// parameters, and errors turned into ``StoreError``s that name the libpq function, the SQLSTATE and the server's
-/// message (never a bound value, never the connection URL, which may carry a password).
+/// parameters (each prepared once per session), and errors turned into ``StoreError``s that name the libpq function,
+/// the SQLSTATE and the server's message (never a bound value, never the connection URL, which may carry a password).
 ///
 /// Errors that mean the server is gone (the connection broke, or the SQLSTATE is a connection exception or an
 /// operator shutdown) are `.unavailable`, and ``isBroken`` tells the owner to drop this connection and open a new
 /// one. Not thread-safe: the owner confines it to one serial queue.
 final class PostgreSQLConnection: SQLConnection {
     private var connection: OpaquePointer?
+    /// The statements prepared on this session, by their SQL as callers write it, with their names.
+    private var preparedStatements: [String: String] = [:]
+    /// relyd's statements are a fixed set of a few dozen; past this many, a statement runs unprepared rather than
+    /// growing the server session's memory without bound.
+    private static let maximumPreparedStatements = 64
+    /// The SQLSTATE of the last statement that failed, for the few the connection handles itself.
+    private var lastFailureSQLState: String?
 
     /// Connects to `url` (a libpq connection URI or `key=value` string). relyd's defaults come first, so the URL's
     /// own parameters win. They bound how long a vanished server can hold the store's queue: a connect gives up
@@ -120,17 +127,65 @@ final class PostgreSQLConnection: SQLConnection {
 
     /// Runs one statement with text-format parameters and hands the successful result to `body`.
     ///
-    /// The SQL is written with SQLite's `?N` parameters (see `SQL.swift`); PostgreSQL numbers them `$N`.
+    /// The SQL is written with SQLite's `?N` parameters (see `SQL.swift`); PostgreSQL numbers them `$N`. Each
+    /// statement is prepared once per session and then only bound and executed: parsing and planning a 24-column
+    /// INSERT cost the server more than executing it, and made a write twice as slow as psql's.
     private func execute<T>(_ sql: String, _ bindings: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T)
         throws(StoreError) -> T
     {
         let handle = try openHandle()
         let texts = try bindings.map { value throws(StoreError) in try Self.parameterText(value) }
-        let statement = Self.numberedParameters(sql)
-        let result = withOptionalCStrings(texts) { parameters in
-            PQexecParams(handle, statement, Int32(parameters.count), nil, parameters, nil, nil, 0)
+        return try withOptionalCStrings(texts) { parameters throws(StoreError) -> T in
+            let count = Int32(parameters.count)
+            func run(_ name: String?) throws(StoreError) -> T {
+                guard let name else {
+                    return try withResult(PQexecParams(handle, Self.numberedParameters(sql), count, nil, parameters,
+                                                       nil, nil, 0), "PQexecParams", body)
+                }
+                return try withResult(PQexecPrepared(handle, name, count, parameters, nil, nil, 0), "PQexecPrepared",
+                                      body)
+            }
+            do throws(StoreError) {
+                return try run(try preparedStatement(sql, parameterCount: parameters.count))
+            } catch where lastFailureSQLState == "26000" && PQtransactionStatus(handle) == PQTRANS_IDLE {
+                // The session lost its prepared statements (DISCARD ALL, or a pooler gave relyd another server
+                // session). Nothing ran and no transaction is open, so preparing again and retrying is safe.
+                preparedStatements[sql] = nil
+                return try run(try preparedStatement(sql, parameterCount: parameters.count))
+            }
         }
-        return try withResult(result, "PQexecParams", body)
+    }
+
+    /// The name `sql` is prepared under in this session, preparing it first if needed; nil once the session holds
+    /// ``maximumPreparedStatements``, or inside a transaction block (where a failed prepare, even the harmless
+    /// 42P05 below, would abort the transaction; relyd's transactions are rare: migrations and the minutely purge).
+    ///
+    /// The name is derived from the text alone, so that the same name always means the same statement: where a
+    /// pooler shares one server session between relyd instances, an instance that finds its name already prepared
+    /// (42P05) finds exactly its own statement, and one instance can never execute another's under its name.
+    private func preparedStatement(_ sql: String, parameterCount: Int) throws(StoreError) -> String? {
+        if let name = preparedStatements[sql] { return name }
+        let handle = try openHandle()
+        guard preparedStatements.count < Self.maximumPreparedStatements, PQtransactionStatus(handle) == PQTRANS_IDLE
+        else { return nil }
+        let name = Self.statementName(sql)
+        do throws(StoreError) {
+            try withResult(PQprepare(handle, name, Self.numberedParameters(sql), Int32(parameterCount), nil),
+                           "PQprepare") { _ throws(StoreError) in }
+        } catch where lastFailureSQLState == "42P05" {
+            // Already prepared under this name in this server session, hence with this very text.
+        }
+        preparedStatements[sql] = name
+        return name
+    }
+
+    /// `relyd_` and the FNV-1a hash of `sql` in hex: stable across processes and versions, for the same text only.
+    static func statementName(_ sql: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sql.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return "relyd_" + String(hash, radix: 16)
     }
 
     /// `sql` with SQLite's `?N` parameters written as PostgreSQL's `$N`; a `?` not followed by a digit is left alone.
@@ -146,6 +201,7 @@ final class PostgreSQLConnection: SQLConnection {
     /// Checks `result`, runs `body` on it when it succeeded, and always frees it.
     private func withResult<T>(_ result: OpaquePointer?, _ function: String,
                                _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        lastFailureSQLState = nil  // so that an error `body` throws is never taken for the server's
         guard let result else { throw failure(function, sqlState: nil, message: errorMessage()) }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -159,6 +215,7 @@ final class PostgreSQLConnection: SQLConnection {
     /// `.unavailable` when the server is gone (class 08 connection exception, 57P01-57P03 shutting down or not yet
     /// accepting, or a connection libpq reports as broken); `.io` for anything else.
     private func failure(_ function: String, sqlState: String?, message: String) -> StoreError {
+        lastFailureSQLState = sqlState
         let serverGone = isBroken || sqlState.map { $0.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains($0) }
             ?? false
         return StoreError(serverGone ? .unavailable : .io, "\(function): \(sqlState ?? "-") \(message)")
@@ -200,8 +257,10 @@ private func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>
 }
 
 /// Runs `body` with NUL-terminated copies of `strings` (nil stays a null pointer) that live for the call.
-private func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+private func withOptionalCStrings<R, Failure>(
+    _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws(Failure) -> R
+) throws(Failure) -> R {
     let copies = strings.map { $0.flatMap { strdup($0) } }
     defer { copies.forEach { free($0) } }
-    return body(copies.map { $0.map { UnsafePointer($0) } })
+    return try body(copies.map { $0.map { UnsafePointer($0) } })
 }

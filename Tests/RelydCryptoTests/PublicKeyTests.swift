@@ -112,6 +112,28 @@ struct PublicKeyTests {
         #expect(try !key.verify(hex(ps256.signature), of: message, scheme: .rsaPKCS1v15(.sha256)))
     }
 
+    /// One key instance checks signatures of several schemes in turn, each after a failed one: the verification
+    /// contexts it keeps between calls carry no padding or digest from another scheme, and a bad signature leaves
+    /// them usable.
+    @Test func oneKeyAlternatesSchemesAndFailures() throws {
+        let key = try fixtures.publicKey("rsa2048")
+        let message = hex(fixtures.message)
+        let cases = try fixtures.signatures.filter { $0.key == "rsa2048" }
+            .map { (hex($0.signature), try fixtures.scheme(of: $0)) }
+        #expect(cases.count == 4)
+        for _ in 0..<3 {
+            for (signature, scheme) in cases {
+                var flipped = signature
+                flipped[0] ^= 0x01
+                #expect(try !key.verify(flipped, of: message, scheme: scheme))
+                #expect(try key.verify(signature, of: message, scheme: scheme))
+                for (other, otherScheme) in cases where otherScheme != scheme {
+                    #expect(try !key.verify(other, of: message, scheme: scheme))
+                }
+            }
+        }
+    }
+
     /// A scheme that does not fit the key's kind throws instead of being tried.
     @Test func schemeForAnotherKeyKindThrows() throws {
         let rsa = try fixtures.publicKey("rsa2048")

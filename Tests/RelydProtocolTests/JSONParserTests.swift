@@ -25,6 +25,22 @@ import Testing
         #expect(parse(text) == nil)
     }
 
+    /// Strings must be valid UTF-8, in a name or a value, before or after an escape or after ASCII.
+    @Test(arguments: [[0xC3, 0x28], [0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x61, 0x5C, 0x6E, 0xE2, 0x82],
+                      [0x61, 0x62, 0x80]] as [[UInt8]])
+    func invalidUTF8_isRefused(bytes: [UInt8]) {
+        let string = [0x22] + bytes + [0x22]
+        #expect((try? JSONParser.parse(string)) == nil)
+        #expect((try? JSONParser.parse([0x7B] + string + Array(#":1}"#.utf8))) == nil)
+        #expect((try? JSONParser.parse(Array(#"{"a":"#.utf8) + string + [0x7D])) == nil)
+    }
+
+    /// Valid multi-byte text, between escapes or not, is kept as it is.
+    @Test func multiByteText_isKept() {
+        #expect(parse(#"{"naïve":"日本\n語😀","a\u00e9b":"x"}"#) == .object(["naïve": .string("日本\n語😀"),
+                                                                                "aéb": .string("x")]))
+    }
+
     /// A member name given twice is refused, even when written with an escape.
     @Test func duplicateMemberNames_areRefused() {
         #expect(parse(#"{"a":1,"a":2}"#) == nil)

@@ -153,6 +153,110 @@ import Testing
                 == "SELECT $1, '?', data ? 'k' FROM t WHERE a = $12 OR b = ?")
     }
 
+    /// A statement is prepared once per session, under a name that depends on its text only, and then executed
+    /// by name: the session holds one prepared statement however often it runs.
+    @Test func statementsArePreparedOncePerSession() async throws {
+        try await withDatabase { database in
+            let prepared = try await sql(database.url) { connection throws(StoreError) -> [String] in
+                let select = "SELECT count(*) FROM pg_prepared_statements WHERE name = ?1"
+                for _ in 0..<3 {
+                    _ = try connection.query(select, [.text("none")]) { row in row.int64(0) }
+                }
+                return try connection.query("SELECT name FROM pg_prepared_statements ORDER BY name", []) { row in
+                    row.text(0)
+                }
+            }
+            let select = "SELECT count(*) FROM pg_prepared_statements WHERE name = ?1"
+            let listing = "SELECT name FROM pg_prepared_statements ORDER BY name"
+            #expect(prepared == [PostgreSQLConnection.statementName(select),
+                                 PostgreSQLConnection.statementName(listing)].sorted())
+        }
+    }
+
+    /// A session that lost its prepared statements (DISCARD ALL, as a pooler runs between clients) prepares them
+    /// again without failing the call; one that already holds a statement under relyd's name (prepared by another
+    /// instance sharing the session through a pooler) uses it.
+    @Test func lostOrForeignPreparedStatementsAreHandled() async throws {
+        try await withDatabase { database in
+            let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
+                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
+                let name = PostgreSQLConnection.statementName(count)
+                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                var counts: [Int64] = []
+                counts += try connection.query(count, [.text("")]) { row in row.int64(0) }
+                try connection.exec("DISCARD ALL")
+                counts += try connection.query(count, [.text("")]) { row in row.int64(0) }
+                return counts
+            }
+            #expect(counts == [1, 1])
+        }
+    }
+
+    /// Inside a transaction a statement is not prepared, so that a failed prepare (its name already taken in a
+    /// session a pooler shares) cannot abort the transaction; the statement runs unprepared instead.
+    @Test func statementsAreNotPreparedInsideATransaction() async throws {
+        try await withDatabase { database in
+            let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
+                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
+                let name = PostgreSQLConnection.statementName(count)
+                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                let inside = try connection.transaction { () throws(StoreError) -> [Int64] in
+                    let other = "SELECT count(*) + 0 FROM pg_prepared_statements WHERE name <> ?1"
+                    return try connection.query(count, [.text("")]) { row in row.int64(0) }
+                        + connection.query(other, [.text("")]) { row in row.int64(0) }
+                }
+                return inside + (try connection.query(count, [.text("")]) { row in row.int64(0) })
+            }
+            #expect(counts == [1, 1, 1])
+        }
+    }
+
+    /// Statement names are stable across processes and differ between texts.
+    @Test func statementNamesDependOnTheTextOnly() {
+        #expect(PostgreSQLConnection.statementName("SELECT 1") == PostgreSQLConnection.statementName("SELECT 1"))
+        #expect(PostgreSQLConnection.statementName("SELECT 1") != PostgreSQLConnection.statementName("SELECT 2"))
+        #expect(PostgreSQLConnection.statementName("") == "relyd_cbf29ce484222325")
+    }
+
+    /// While connecting keeps failing, calls within the back-off after a failed attempt fail with `.unavailable`
+    /// without trying again; the back-off doubles from 0.1 s up to 2 s, and a successful connection resets it.
+    @Test func failedReconnectsBackOff() async throws {
+        try await withDatabase { database in
+            await (try await open(database.url)).close()  // the schema, for the call that connects at last
+            let clock = SteppedClock()
+            let attempts = Locked(0)
+            let refusing = Locked(true)
+            let provider = ReconnectingPostgreSQLConnection(url: database.url, connection: nil, clock: clock) {
+                url throws(StoreError) in
+                attempts.withLock { $0 += 1 }
+                if refusing.withLock({ $0 }) { throw StoreError(.unavailable, "refused") }
+                return try PostgreSQLConnection(url: url)
+            }
+            let store = PostgreSQLSiteStore(provider: provider)
+            func call(at seconds: Double) async -> (StoreError.Kind?, Int) {
+                clock.set(seconds)
+                let kind = await storeErrorKind { () throws(StoreError) in _ = try await store.allSites() }
+                return (kind, attempts.withLock { $0 })
+            }
+            #expect(await call(at: 0) == (.unavailable, 1))
+            #expect(await call(at: 0.09) == (.unavailable, 1))  // within 0.1 s of the failure: no attempt
+            #expect(await call(at: 0.11) == (.unavailable, 2))
+            #expect(await call(at: 0.3) == (.unavailable, 2))  // within 0.2 s
+            #expect(await call(at: 0.32) == (.unavailable, 3))
+            #expect(await call(at: 0.7) == (.unavailable, 3))  // within 0.4 s
+            var now = 0.73
+            #expect(await call(at: now) == (.unavailable, 4))
+            for expected in 5...10 {
+                now += 2.05  // the cap: never more than 2 s without an attempt
+                #expect(await call(at: now) == (.unavailable, expected))
+            }
+            refusing.withLock { $0 = false }
+            #expect(await call(at: now + 2.05) == (nil, 11))
+            #expect(await call(at: now + 2.05) == (nil, 11))  // connected: no new attempt
+            await store.close()
+        }
+    }
+
     /// A server that does not answer is `.unavailable` at open, not a hang or a crash.
     @Test func unreachableServerIsUnavailable() async {
         #expect(await openError("postgresql://relyd@127.0.0.1:1/relyd?connect_timeout=2") == .unavailable)
@@ -184,4 +288,14 @@ private func sql<T: Sendable>(_ url: String, _ work: @escaping @Sendable (Postgr
         defer { connection.close() }
         return try work(connection)
     }
+}
+
+/// A monotonic clock that stands still until a test sets it, in seconds after an arbitrary origin.
+private final class SteppedClock: MonotonicClock {
+    private let origin = ContinuousClock.now
+    private let offset = Locked(0.0)
+
+    func set(_ seconds: Double) { offset.withLock { $0 = seconds } }
+
+    func now() -> ContinuousClock.Instant { origin + .seconds(offset.withLock { $0 }) }
 }

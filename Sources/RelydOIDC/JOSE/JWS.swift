@@ -30,25 +30,40 @@ public struct JWS: Sendable {
     /// `kid` and `typ`, and no `crit` (relyd implements no extension, so RFC 7515 §4.1.11 requires refusing it); a JSON
     /// object payload. Duplicate member names in either are refused (see `JSONParser`).
     public init(compact: String) throws(JOSEError) {
-        let bytes = Array(compact.utf8)
-        let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
-        guard dots.count == 2 else { throw JOSEError(.malformed, "compact JWS must have exactly three parts") }
-        let encodedHeader = bytes[..<dots[0]]
-        let encodedPayload = bytes[(dots[0] + 1)..<dots[1]]
-        guard let headerBytes = Base64URL.decode(utf8: encodedHeader),
-              let payloadBytes = Base64URL.decode(utf8: encodedPayload),
-              let signature = Base64URL.decode(utf8: bytes[(dots[1] + 1)...])
-        else { throw JOSEError(.malformed, "JWS part is not base64url") }
-        guard let header = try? JSONParser.parseObject(headerBytes) else {
+        var compact = compact
+        let parts = try compact.withUTF8 { Self.decodeParts($0) }.get()
+        guard let header = try? JSONParser.parseObject(parts.header) else {
             throw JOSEError(.malformed, "JWS header is not a JSON object")
         }
-        guard let payload = try? JSONParser.parseObject(payloadBytes) else {
+        guard let payload = try? JSONParser.parseObject(parts.payload) else {
             throw JOSEError(.malformed, "JWS payload is not a JSON object")
         }
         self.header = try Self.parseHeader(header)
         self.payload = payload
-        self.signingInput = Array(bytes[..<dots[1]])
-        self.signature = signature
+        self.signingInput = parts.signingInput
+        self.signature = parts.signature
+    }
+
+    private struct DecodedParts {
+        var header: [UInt8]
+        var payload: [UInt8]
+        var signature: [UInt8]
+        var signingInput: [UInt8]
+    }
+
+    /// The three parts of `compact` decoded, read in place from the token's UTF-8 bytes.
+    private static func decodeParts(_ compact: UnsafeBufferPointer<UInt8>) -> Result<DecodedParts, JOSEError> {
+        let dot = UInt8(ascii: ".")
+        guard let first = compact.firstIndex(of: dot),
+              let second = compact[(first + 1)...].firstIndex(of: dot),
+              !compact[(second + 1)...].contains(dot)
+        else { return .failure(JOSEError(.malformed, "compact JWS must have exactly three parts")) }
+        guard let header = Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: compact[..<first])),
+              let payload = Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: compact[(first + 1)..<second])),
+              let signature = Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: compact[(second + 1)...]))
+        else { return .failure(JOSEError(.malformed, "JWS part is not base64url")) }
+        return .success(DecodedParts(header: header, payload: payload, signature: signature,
+                                     signingInput: Array(compact[..<second])))
     }
 
     private static func parseHeader(_ header: [String: JSONValue]) throws(JOSEError) -> JWSHeader {

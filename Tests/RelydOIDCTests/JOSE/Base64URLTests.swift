@@ -33,4 +33,20 @@ struct Base64URLTests {
     func invalidTextIsRefused(text: String) {
         #expect(Base64URL.decode(text) == nil)
     }
+
+    /// A character outside the alphabet is refused wherever it stands, in a whole group of four or in the last,
+    /// short one.
+    @Test(arguments: ["=", ".", "+", "/", " ", "\u{7F}", "é"])
+    func foreignCharacterIsRefusedAtEveryPosition(character: String) {
+        let valid = Base64URL.encode(Array("any carnal pleasur".utf8))  // 24 characters: six whole groups
+        let short = valid + "Zm8"
+        for text in [valid, short] {
+            let characters = Array(text)
+            for position in characters.indices {
+                var changed = characters
+                changed[position] = Character(character)
+                #expect(Base64URL.decode(String(changed)) == nil, "at \(position)")
+            }
+        }
+    }
 }
