@@ -36,6 +36,8 @@ func connectUnixSocket(_ path: String, nonBlocking: Bool = false) -> Int32? {
 final class RelydConnection {
     private let fd: Int32
     private var buffer: [UInt8] = []
+    /// Reused by every read: zeroing a fresh 64 KiB per call would be the client's cost counted as relyd's.
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     private var nextID = 0
 
     init(socketPath: String) throws {
@@ -66,7 +68,6 @@ final class RelydConnection {
             guard written > 0 else { throw BenchError("send failed: errno \(errno)") }
             sent += written
         }
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = Array(buffer[..<newline])
