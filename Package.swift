@@ -36,11 +36,11 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         // Small shared vocabulary with no knowledge of OIDC or the wire: logging, secrets, clock, randomness.
-        .target(name: "RelydBasics"),
+        .target(name: "RelydBasics", dependencies: ["CLinux"]),
         // The wire protocol: framing, envelope, error codes, request and response types. Shared with clients.
         .target(name: "RelydProtocol"),
         .target(name: "RelydCrypto", dependencies: ["COpenSSL", "RelydBasics"]),
-        .target(name: "RelydHTTP", dependencies: ["CCurl"]),
+        .target(name: "RelydHTTP", dependencies: ["CCurl", "RelydBasics"]),
         .target(name: "RelydStore", dependencies: ["CSQLite", "CPostgres", "RelydBasics"]),
         // The OIDC engine: pure logic over an injected transport, clock and randomness.
         .target(name: "RelydOIDC",

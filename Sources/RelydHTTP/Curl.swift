@@ -18,7 +18,16 @@
 //     transfer, otherwise by the worker, which takes it out of the transfer under the lock before resuming it.
 
 import CCurl
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelydBasics
 
 // MARK: - Public API
 
@@ -265,8 +274,8 @@ private final class Transfer: @unchecked Sendable {
             return true
         }
         guard let colon = line.firstIndex(of: ":") else { return true }  // the blank line ending a block
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = line[..<colon].trimmingWhitespace().lowercased()
+        let value = line[line.index(after: colon)...].trimmingWhitespaceAndNewlines()
         if !name.isEmpty { responseHeaders[name] = value }
         return true
     }
@@ -304,7 +313,7 @@ private final class CurlEngine: @unchecked Sendable {
     private let configuration: CurlTransport.Configuration
 
     // Guarded by `lock`.
-    private let lock = NSLock()
+    private let lock = ThreadLock()
     private var state: State = .running
     private var incoming: [Transfer] = []
     private var cancellations: [Transfer] = []
@@ -330,9 +339,7 @@ private final class CurlEngine: @unchecked Sendable {
             return
         }
         _ = relyd_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(0, configuration.maxConnectionsPerHost))
-        let thread = Thread { [self] in run() }
-        thread.name = "relyd-curl"
-        thread.start()
+        BackgroundThread.start(name: "relyd-curl") { [self] in run() }
     }
 
     // MARK: Called from any thread
@@ -591,14 +598,14 @@ private final class CurlEngine: @unchecked Sendable {
 private func describe(_ code: CURLcode, errorBuffer: UnsafeMutablePointer<CChar>? = nil) -> String {
     let summary = curl_easy_strerror(code).map { String(cString: $0) } ?? "libcurl error"
     let detail = errorBuffer.map { String(cString: $0) } ?? ""
-    let trimmed = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = detail.trimmingWhitespaceAndNewlines()
     return trimmed.isEmpty || trimmed == summary ? "\(summary) (curl \(code.rawValue))"
         : "\(summary) (curl \(code.rawValue)): \(trimmed)"
 }
 
 /// The transport's current timeouts, read by every `send` and replaced on SIGHUP.
 private final class TimeoutsBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = ThreadLock()
     private var stored: CurlTransport.Timeouts
 
     init(_ timeouts: CurlTransport.Timeouts) { stored = timeouts }

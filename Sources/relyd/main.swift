@@ -3,7 +3,6 @@
 //   relyd [--config PATH] [--socket PATH] [--state-dir DIR]
 //   relyd check-config --config PATH
 //   relyd --version
-import Foundation
 import RelydBasics
 import RelydServer
 
@@ -18,7 +17,7 @@ let usage = """
     """
 
 func fail(_ message: String, status: Int32 = 2) -> Never {
-    FileHandle.standardError.write(Data("relyd: \(message)\n".utf8))
+    StandardError.write("relyd: \(message)\n")
     exit(status)
 }
 
