@@ -266,18 +266,30 @@ private final class Transfer: @unchecked Sendable {
             headersTooLarge = true
             return false
         }
-        let line = String(decoding: bytes, as: UTF8.self)
-        if line.hasPrefix("HTTP/") {
+        if bytes.starts(with: "HTTP/".utf8) {
             // A new status line: an interim 1xx block (or, were redirects followed, another response) precedes the
             // final one. Keep only the headers of the last block.
             responseHeaders.removeAll(keepingCapacity: true)
             return true
         }
-        guard let colon = line.firstIndex(of: ":") else { return true }  // the blank line ending a block
-        let name = line[..<colon].trimmingWhitespace().lowercased()
-        let value = line[line.index(after: colon)...].trimmingWhitespaceAndNewlines()
+        // Parsed as bytes, not with Foundation's string trimming: every response has a dozen header lines.
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return true }  // the blank line ending a block
+        let name = String(decoding: Transfer.trimmed(bytes[..<colon]), as: UTF8.self).lowercased()
+        let value = String(decoding: Transfer.trimmed(bytes[(colon + 1)...]), as: UTF8.self)
         if !name.isEmpty { responseHeaders[name] = value }
         return true
+    }
+
+    /// `bytes` without leading and trailing ASCII whitespace (optional whitespace around a field value, and the
+    /// line's CRLF).
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool {
+            byte == 0x20 || (0x09...0x0D).contains(byte)  // space, tab, LF, VT, FF, CR
+        }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) })
+        else { return bytes[bytes.startIndex..<bytes.startIndex] }
+        return bytes[first...last]
     }
 }
 

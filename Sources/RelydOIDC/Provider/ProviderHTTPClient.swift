@@ -119,23 +119,35 @@ public struct ProviderHTTPClient: Sendable {
 /// `application/x-www-form-urlencoded` encoding with the strict RFC 3986 unreserved set, as OAuth requires
 /// (RFC 6749 appendix B).
 public enum FormEncoding {
-    /// Each UTF-8 byte outside the unreserved set as `%XX` with upper-case hex digits, as Foundation's
-    /// `addingPercentEncoding(withAllowedCharacters:)` wrote it (that API is not in FoundationEssentials).
+    /// Every byte of the value's UTF-8 but the RFC 3986 unreserved characters, as `%XX` (upper-case hex).
+    ///
+    /// Written over UTF-8 bytes rather than with `addingPercentEncoding`: Foundation's goes through CFString, and a
+    /// login encodes a dozen values (its authorization URL and its token request).
     public static func escape(_ value: String) -> String {
-        let hexDigits = Array("0123456789ABCDEF".utf8)
+        let utf8 = value.utf8
+        guard !utf8.allSatisfy(isUnreserved) else { return value }
+        let hex = Array("0123456789ABCDEF".utf8)
         var escaped: [UInt8] = []
-        escaped.reserveCapacity(value.utf8.count)
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"):
+        escaped.reserveCapacity(utf8.count * 3)
+        for byte in utf8 {
+            if isUnreserved(byte) {
                 escaped.append(byte)
-            default:
-                escaped += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+            } else {
+                escaped += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
             }
         }
         return String(decoding: escaped, as: UTF8.self)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 
     public static func encode(_ pairs: [(String, String)]) -> String {
