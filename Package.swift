@@ -52,7 +52,7 @@ let package = Package(
                 dependencies: ["CLinux", "RelydBasics", "RelydProtocol", "RelydCommands", "RelydOIDC",
                                "RelydStore", "RelydCrypto", "RelydHTTP"]),
         // The daemon links the Swift runtime, Dispatch and FoundationEssentials statically: its idle memory is a
-        // goal (issue 7; 25 MB with shared Swift libraries, 21 MB static, docs/BENCHMARKS.md), and the installed
+        // goal (issue 7; idle VmRSS 25 MB with shared Swift libraries, 21 MB static), and the installed
         // binary needs only Debian's libraries, not a Swift toolchain at the path it was built in. The -l flags
         // name FoundationEssentials' own static dependencies, which the shared modules we compile against do not
         // ask for.
