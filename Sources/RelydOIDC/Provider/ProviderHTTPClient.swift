@@ -121,26 +121,28 @@ public struct ProviderHTTPClient: Sendable {
 public enum FormEncoding {
     /// Every byte of the value's UTF-8 but the RFC 3986 unreserved characters, as `%XX` (upper-case hex).
     ///
-    /// Written over UTF-8 bytes rather than with `addingPercentEncoding`: Foundation's goes through CFString, and a
-    /// login encodes a dozen values (its authorization URL and its token request).
+    /// Written over UTF-8 bytes with a table rather than with `addingPercentEncoding`: Foundation's goes through
+    /// CFString, and a login encodes a dozen values (its authorization URL and its token request).
     public static func escape(_ value: String) -> String {
-        let utf8 = value.utf8
-        guard !utf8.allSatisfy(isUnreserved) else { return value }
-        let hex = Array("0123456789ABCDEF".utf8)
-        var escaped: [UInt8] = []
-        escaped.reserveCapacity(utf8.count * 3)
-        for byte in utf8 {
-            if isUnreserved(byte) {
-                escaped.append(byte)
-            } else {
-                escaped += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+        var value = value
+        guard value.withUTF8({ bytes in bytes.contains { !unreserved[Int($0)] } }) else { return value }
+        return value.withUTF8 { bytes in
+            var escaped: [UInt8] = []
+            escaped.reserveCapacity(bytes.count * 3)
+            for byte in bytes {
+                if unreserved[Int(byte)] {
+                    escaped.append(byte)
+                } else {
+                    escaped += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+                }
             }
+            return String(decoding: escaped, as: UTF8.self)
         }
-        return String(decoding: escaped, as: UTF8.self)
     }
 
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
+    /// Whether each byte value is an RFC 3986 unreserved character.
+    private static let unreserved: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
             UInt8(ascii: "~"):
@@ -149,6 +151,8 @@ public enum FormEncoding {
             false
         }
     }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     public static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
