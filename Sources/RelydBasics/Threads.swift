@@ -25,6 +25,9 @@ public final class ThreadLock: @unchecked Sendable {
 
     public func unlock() { pthread_mutex_unlock(mutex) }
 
+    /// Takes the lock if it is free, without waiting; named as `NSLock`'s, so that either fits the same code.
+    public func `try`() -> Bool { pthread_mutex_trylock(mutex) == 0 }
+
     public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }

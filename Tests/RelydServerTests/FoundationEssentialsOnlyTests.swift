@@ -88,6 +88,27 @@ import Glibc
         #expect(name.withLock { $0 } == "relyd-test-thre")
     }
 
+    @Test func threadLock_tryTakesOnlyAFreeLock() {
+        let lock = ThreadLock()
+        /// Whether another thread's `try` takes the lock (released again at once there).
+        func takenOnAnotherThread() -> Bool {
+            let taken = Locked(false)
+            let done = DispatchSemaphore(value: 0)
+            BackgroundThread.start(name: "relyd-test-try") {
+                let took = lock.try()
+                if took { lock.unlock() }
+                taken.withLock { $0 = took }
+                done.signal()
+            }
+            done.wait()
+            return taken.withLock { $0 }
+        }
+        #expect(lock.try())
+        #expect(!takenOnAnotherThread())
+        lock.unlock()
+        #expect(takenOnAnotherThread())
+    }
+
     @Test func threadLock_excludesOtherThreads() async {
         let lock = ThreadLock()
         let counter = Locked(0)
