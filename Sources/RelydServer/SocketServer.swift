@@ -21,6 +21,7 @@
 // so a client that never reads costs at most `maxOutboxBytes` plus one response.
 
 import CLinux
+import Dispatch
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
