@@ -15,7 +15,8 @@ extension StringProtocol {
         return String(scalars[first...last])
     }
 
-    /// Without leading and trailing scalars from `characters`, as `trimmingCharacters(in: CharacterSet(charactersIn:))`.
+    /// Without leading and trailing scalars from `characters`, as
+    /// `trimmingCharacters(in: CharacterSet(charactersIn: characters))`.
     public func trimmingScalars(in characters: String) -> String {
         trimmingScalars { characters.unicodeScalars.contains($0) }
     }
