@@ -8,4 +8,6 @@
 int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 /* Same layout as glibc's struct ucred, which needs _GNU_SOURCE. */
 struct relyd_ucred { pid_t pid; uid_t uid; gid_t gid; };
+#include <pthread.h>
+int pthread_setname_np(pthread_t thread, const char *name);
 #endif

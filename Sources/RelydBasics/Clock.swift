@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where the engine reads the time. Injected so that tests can move time without sleeping.
 public protocol WallClock: Sendable {

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Severity, ordered as syslog orders them so that journald keeps the level (`<3>` … `<7>`).
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
@@ -106,7 +108,7 @@ public struct StderrLogSink: LogSink {
     public init() {}
 
     public func write(_ event: LogEvent) {
-        FileHandle.standardError.write(Data(Self.format(event).utf8))
+        StandardError.write(Self.format(event))
     }
 
     /// The line written for `event`, newline included. Values with spaces, quotes or control characters are quoted
@@ -132,12 +134,34 @@ public struct StderrLogSink: LogSink {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += String(format: "\\x%02x", scalar.value)
+                    out += "\\x" + [UInt8(scalar.value)].lowercaseHex
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
         }
         return out + "\""
+    }
+}
+
+/// The process's stderr, written with write(2) directly: FileHandle is not in FoundationEssentials, the only
+/// Foundation the daemon links (see Locked for why).
+public enum StandardError {
+    /// Writes all of `text`, retrying after signals and short writes; a line shorter than PIPE_BUF goes out in one
+    /// write, so lines from several threads do not interleave. Gives up silently if stderr is gone.
+    public static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard let start = bytes.baseAddress else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(2, start + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydProtocol
 import RelydStore
@@ -85,6 +89,6 @@ public struct Dispatcher: Sendable {
     private static func milliseconds(since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        return String(format: "%.1f", ms)
+        return ms.formatted(fractionDigits: 1)
     }
 }

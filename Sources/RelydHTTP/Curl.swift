@@ -18,7 +18,16 @@
 //     transfer, otherwise by the worker, which takes it out of the transfer under the lock before resuming it.
 
 import CCurl
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelydBasics
 
 // MARK: - Public API
 
@@ -106,7 +115,9 @@ public final class CurlTransport: HTTPTransport {
 
     /// The configuration at creation; ``timeouts`` may have changed since.
     public let configuration: Configuration
-    private let engine: CurlEngine
+    /// Started by the first request rather than here: `curl_global_init` initialises OpenSSL (about 2 MB resident),
+    /// and a daemon that has not called an OP yet needs neither it nor the worker thread (issue 7: idle memory).
+    private let engine = Locked(EngineState.notStarted)
     private let currentTimeouts: TimeoutsBox
 
     /// The connect and total timeouts of requests, in milliseconds. Sent requests keep the ones they started with.
@@ -126,23 +137,49 @@ public final class CurlTransport: HTTPTransport {
         set { currentTimeouts.value = newValue }
     }
 
-    /// Starts the transport's background thread. If libcurl cannot be initialised, the transport still exists but
-    /// every request fails with `.unreachable`.
+    private enum EngineState {
+        case notStarted
+        case started(CurlEngine)
+        /// Kept so that every `shutdown` caller waits for the same worker.
+        case shutDown(CurlEngine?)
+    }
+
+    /// The transport starts libcurl and its background thread with its first request. If libcurl cannot be
+    /// initialised, the transport still exists but every request fails with `.unreachable`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        self.engine = CurlEngine(configuration: configuration)
         self.currentTimeouts = TimeoutsBox(Timeouts(connectMilliseconds: configuration.connectTimeoutMilliseconds,
                                                     totalMilliseconds: configuration.totalTimeoutMilliseconds))
     }
 
     deinit {
         // No request can be in flight here (each `send` holds a reference to `self`); just let the thread go.
-        engine.requestStop()
+        if case .started(let engine) = engine.withLock({ $0 }) { engine.requestStop() }
+    }
+
+    /// Whether a request has started libcurl and the worker thread.
+    var hasStarted: Bool {
+        engine.withLock {
+            switch $0 {
+            case .notStarted, .shutDown(nil): false
+            case .started, .shutDown: true
+            }
+        }
     }
 
     public func send(_ request: HTTPRequest) async throws(HTTPTransportError) -> HTTPResponse {
         let transfer = try Transfer(request: request, configuration: configuration, timeouts: timeouts)
-        let engine = self.engine
+        let started = engine.withLock { state -> CurlEngine? in
+            switch state {
+            case .notStarted:
+                let engine = CurlEngine(configuration: configuration)
+                state = .started(engine)
+                return engine
+            case .started(let engine): return engine
+            case .shutDown: return nil
+            }
+        }
+        guard let engine = started else { throw .unreachable("HTTP transport is shut down") }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Transfer.Outcome, Never>) in
                 engine.submit(transfer, continuation: continuation)
@@ -157,8 +194,17 @@ public final class CurlTransport: HTTPTransport {
     /// `.unreachable("HTTP transport is shut down")`. Waits (briefly) until the thread has released every libcurl
     /// handle. Safe to call more than once and from several threads.
     public func shutdown() {
-        engine.requestStop()
-        engine.waitUntilStopped()
+        let started = engine.withLock { state -> CurlEngine? in
+            let engine: CurlEngine? = switch state {
+            case .notStarted: nil
+            case .started(let engine): engine
+            case .shutDown(let engine): engine
+            }
+            state = .shutDown(engine)
+            return engine
+        }
+        started?.requestStop()
+        started?.waitUntilStopped()
     }
 }
 
@@ -316,7 +362,7 @@ private final class CurlEngine: @unchecked Sendable {
     private let configuration: CurlTransport.Configuration
 
     // Guarded by `lock`.
-    private let lock = NSLock()
+    private let lock = ThreadLock()
     private var state: State = .running
     private var incoming: [Transfer] = []
     private var cancellations: [Transfer] = []
@@ -342,9 +388,7 @@ private final class CurlEngine: @unchecked Sendable {
             return
         }
         _ = relyd_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(0, configuration.maxConnectionsPerHost))
-        let thread = Thread { [self] in run() }
-        thread.name = "relyd-curl"
-        thread.start()
+        BackgroundThread.start(name: "relyd-curl") { [self] in run() }
     }
 
     // MARK: Called from any thread
@@ -606,14 +650,14 @@ private final class CurlEngine: @unchecked Sendable {
 private func describe(_ code: CURLcode, errorBuffer: UnsafeMutablePointer<CChar>? = nil) -> String {
     let summary = curl_easy_strerror(code).map { String(cString: $0) } ?? "libcurl error"
     let detail = errorBuffer.map { String(cString: $0) } ?? ""
-    let trimmed = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = detail.trimmingWhitespaceAndNewlines()
     return trimmed.isEmpty || trimmed == summary ? "\(summary) (curl \(code.rawValue))"
         : "\(summary) (curl \(code.rawValue)): \(trimmed)"
 }
 
 /// The transport's current timeouts, read by every `send` and replaced on SIGHUP.
 private final class TimeoutsBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = ThreadLock()
     private var stored: CurlTransport.Timeouts
 
     init(_ timeouts: CurlTransport.Timeouts) { stored = timeouts }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An HTTP request to an OpenID Provider.
 public struct HTTPRequest: Sendable, Equatable {

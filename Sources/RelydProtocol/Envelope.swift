@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A request line that passed the generic checks: valid UTF-8, a JSON object, a string `command`, and a
 /// `params` object (empty when absent).

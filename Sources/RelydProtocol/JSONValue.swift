@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Any JSON value, for the parts of the protocol whose shape the daemon does not fix:
 /// claims, `custom_parameters`, and request ids.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The body of an error response: `{"error": "<stable code>", "error_description": "<text>"}` (the oxD envelope).
 public struct ErrorBody: Codable, Sendable, Equatable {

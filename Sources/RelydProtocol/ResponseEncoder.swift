@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Encodes response values to exactly the bytes of `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes`,
 /// for the values responses hold: strings, integers, booleans, null, arrays and objects.

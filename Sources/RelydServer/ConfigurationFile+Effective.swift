@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 extension ConfigurationFile {
@@ -54,12 +58,13 @@ extension ConfigurationFile {
             return "********"
         }
         return value.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
-            guard let scheme = part.range(of: "://"), let at = part[scheme.upperBound...].firstIndex(of: "@"),
+            guard let scheme = part.utf8.firstRange(of: "://".utf8),
+                  let at = part[scheme.upperBound...].firstIndex(of: "@"),
                   !part[scheme.upperBound..<at].contains("/"), part[scheme.upperBound..<at].contains(":")
             else { return String(part) }
             return String(part[..<scheme.upperBound]) + "***" + String(part[at...])
         }.joined(separator: ",")
-            .replacingOccurrences(of: "password\\s*=\\s*('[^']*'|[^&\\s]*)", with: "password=***",
-                                  options: [.regularExpression, .caseInsensitive])
+            .replacing(#/password\s*=\s*('[^']*'|[^&\s]*)/#.ignoresCase().matchingSemantics(.unicodeScalar),
+                       with: "password=***")
     }
 }

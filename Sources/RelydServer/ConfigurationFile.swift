@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydOIDC
 import RelydStore
@@ -142,13 +146,13 @@ public enum ConfigurationFile {
         var seen: [String: Int] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw Failure(file: file, line: lineNumber, reason: "expected 'key = value'")
             }
-            let name = line[..<equals].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<equals].trimmingWhitespace()
+            var value = line[line.index(after: equals)...].trimmingWhitespace()
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                 value = String(value.dropFirst().dropLast())
             }
@@ -189,8 +193,8 @@ public enum ConfigurationFile {
     private static func ids(_ value: String) throws(Reason) -> Set<UInt32> {
         var result: Set<UInt32> = []
         for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
-            let text = entry.trimmingCharacters(in: .whitespaces)
-            if text.isEmpty && value.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let text = entry.trimmingWhitespace()
+            if text.isEmpty && value.trimmingWhitespace().isEmpty { continue }
             guard let id = UInt32(text) else { throw Reason("must be comma-separated numeric ids, such as 33,1000") }
             result.insert(id)
         }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RelydBasics
 import RelydCommands
 import RelydProtocol
@@ -18,8 +20,8 @@ extension OperationalProbes {
                 guard let sqliteDirectory else { return nil }
                 let files = ["relyd.sqlite3", "relyd.sqlite3-wal"]
                 let sizes = files.compactMap { name -> Int? in
-                    let attributes = try? FileManager.default.attributesOfItem(atPath: sqliteDirectory + "/" + name)
-                    return (attributes?[.size] as? NSNumber)?.intValue
+                    var status = stat()
+                    return stat(sqliteDirectory + "/" + name, &status) == 0 ? Int(status.st_size) : nil
                 }
                 return sizes.isEmpty ? nil : sizes.reduce(0, +)
             })

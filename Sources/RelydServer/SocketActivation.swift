@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import RelydBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +35,7 @@ public enum SocketActivation: Sendable, Equatable {
             self = .notActivated
             return
         }
-        guard let listenPID = Int32(pidText.trimmingCharacters(in: .whitespaces)), listenPID > 0 else {
+        guard let listenPID = Int32(pidText.trimmingWhitespace()), listenPID > 0 else {
             self = .ignored(reason: "LISTEN_PID is not a pid")
             return
         }
@@ -38,7 +43,7 @@ public enum SocketActivation: Sendable, Equatable {
             self = .ignored(reason: "LISTEN_PID is another process")
             return
         }
-        guard let count = Int(countText.trimmingCharacters(in: .whitespaces)), count >= 0,
+        guard let count = Int(countText.trimmingWhitespace()), count >= 0,
               count <= Int(Int32.max - Self.firstDescriptor)
         else {
             self = .ignored(reason: "LISTEN_FDS is not a count")

@@ -21,7 +21,12 @@
 // so a client that never reads costs at most `maxOutboxBytes` plus one response.
 
 import CLinux
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydProtocol
 #if canImport(Glibc)
@@ -299,9 +304,7 @@ public final class SocketServer: Sendable {
         inbox.attach(wakeFD: wakeFD)
         let loop = EventLoop(
             server: self, epfd: epfd, wakeFD: wakeFD, listener: listener, listenerIdentity: identity)
-        let thread = Thread { loop.run() }
-        thread.name = "relyd-socket"
-        thread.start()
+        BackgroundThread.start(name: "relyd-socket") { loop.run() }
         logger.info(
             "control socket listening", ("socket.path", configuration.socketPath),
             ("socket.adopted", adoptedDescriptor == nil ? "false" : "true"))

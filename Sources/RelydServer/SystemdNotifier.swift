@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 #if canImport(Glibc)
@@ -60,7 +64,9 @@ public final class SystemdNotifier: Sendable {
     @discardableResult
     public func notify(_ fields: [(String, String)]) -> Bool {
         guard let address else { return false }
-        let message = fields.map { "\($0.0)=\($0.1.replacingOccurrences(of: "\n", with: " "))" }.joined(separator: "\n")
+        let message = fields.map { name, value in
+            "\(name)=\(String(decoding: value.utf8.map { $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self))"
+        }.joined(separator: "\n")
         do {
             try NotifySocket.send(Array(message.utf8), to: address)
             return true

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A ``SiteStore`` in memory with the same semantics as ``SQLiteSiteStore`` (minus durability), for tests of the
 /// layers above the store. The actor's isolation makes every call atomic, as one SQLite statement is.

@@ -1,5 +1,12 @@
 import CPostgres
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A row of a query result in libpq's text format. Valid only inside the closure it is passed to.
 struct PostgreSQLRow: SQLRow {

@@ -1,5 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 /// A ``SiteStore`` in a PostgreSQL database that several relyd instances share, so that a site registered on one

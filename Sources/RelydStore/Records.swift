@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 /// A relying-party registration ("site") owned by relyd: one client at one OpenID Provider.

@@ -1,5 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 /// How a SQL store reaches its connection: on which thread, and which connection (one that lives as long as the

@@ -1,5 +1,9 @@
 import CSQLite
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The current result row of a query. Valid only inside the closure it is passed to.
 struct SQLiteRow: SQLRow {

@@ -1,5 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 
 /// The daemon's durable ``SiteStore``: one SQLite database in WAL mode. Every mutation whose call returned survives

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Why the store failed. The detail is for the log; callers answer `internal_error`, or `store_unavailable` for
 /// `.unavailable`.

@@ -60,8 +60,7 @@ final class RelydProcess {
         child = nil
     }
 
-    /// VmRSS and RssAnon, in bytes.
-    var memory: (resident: Int, anonymous: Int) { (child?.residentBytes ?? 0, child?.privateResidentBytes ?? 0) }
+    var memory: ResidentMemory { child?.memory ?? ResidentMemory() }
 
     func connect() throws -> RelydConnection { try RelydConnection(socketPath: socketPath) }
 }

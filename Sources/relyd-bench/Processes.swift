@@ -47,18 +47,16 @@ final class Child {
         exited = true
     }
 
-    /// Resident set size in bytes, from /proc (VmRSS).
-    var residentBytes: Int { statusKilobytes("VmRSS") * 1024 }
-
-    /// The resident memory that is the process's own (RssAnon): VmRSS less the shared libraries' pages.
-    var privateResidentBytes: Int { statusKilobytes("RssAnon") * 1024 }
-
-    private func statusKilobytes(_ field: String) -> Int {
+    /// The resident set and its parts, from one read of /proc/PID/status (so that they add up).
+    var memory: ResidentMemory {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        func bytes(_ field: String) -> Int {
+            for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+                return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+            }
+            return 0
         }
-        return 0
+        return ResidentMemory(resident: bytes("VmRSS"), anonymous: bytes("RssAnon"), file: bytes("RssFile"))
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -110,4 +108,13 @@ func waitUntil(timeout: Double, _ what: String, _ condition: () -> Bool) throws 
         guard monotonicSeconds() < deadline else { throw BenchError("timed out waiting for \(what)") }
         usleep(1000)
     }
+}
+
+/// Resident memory in bytes: `resident` (VmRSS) is `anonymous` (RssAnon: heap, stacks, written data, the process's
+/// own) plus `file` (RssFile: pages of the executable and shared libraries mapped from their files, which every
+/// process mapping the same file shares) plus shared memory (none for relyd).
+struct ResidentMemory {
+    var resident = 0
+    var anonymous = 0
+    var file = 0
 }

@@ -14,7 +14,7 @@ enum ScaleBench {
     struct Sample {
         var sites: Int
         var startupSeconds: Double
-        var memory: (resident: Int, anonymous: Int)
+        var memory: ResidentMemory
         var latency: (p50: Double, p99: Double)
     }
 
@@ -69,13 +69,17 @@ enum ScaleBench {
             \(smallSiteCount) sites and another on \(largeSiteCount). Startup = spawn until the first `health` \
             answer (polled every millisecond). Latency: sequential `get_authorization_url` calls for \(seconds) s, \
             alternating between the two daemons call by call (so both see the same machine), each for a random \
-            site (each call writes its pending authorization to the store). RSS from /proc/PID/status: VmRSS, \
-            and RssAnon, the part that is not shared library pages mapped from files (Foundation, libcurl and its \
-            dependencies, libcrypto account for nearly all the rest). The 1,000 connections are opened on the \
-            daemon with \(largeSiteCount) sites, each answering one `health`.
+            site (each call writes its pending authorization to the store). RSS from one read of /proc/PID/status: \
+            VmRSS (the goal's figure), made of RssAnon, the process's own memory (heap, stacks, written data), and \
+            RssFile, the pages of relyd's executable and of the shared libraries it maps (libcrypto, libcurl and \
+            its dependencies, SQLite, libpq, libstdc++, glibc), shared with every other process mapping the same \
+            files; how many of those the kernel maps per fault is its choice, not relyd's. relyd links its Swift \
+            runtime and FoundationEssentials statically and starts libcurl with its first request to an OP \
+            (docs/DEPLOYMENT.md). The idle figure is taken 0.3 s after the first `health` answer. The 1,000 \
+            connections are opened on the daemon with \(largeSiteCount) sites, each answering one `health`.
             """)
-        func memory(_ sizes: (resident: Int, anonymous: Int)) -> [String] {
-            [Format.megabytes(sizes.resident), Format.megabytes(sizes.anonymous)]
+        func memory(_ sizes: ResidentMemory) -> [String] {
+            [Format.megabytes(sizes.resident), Format.megabytes(sizes.anonymous), Format.megabytes(sizes.file)]
         }
         var rows: [[String]] = [["idle, empty store"] + memory(idle) + ["", "", ""]]
         for sample in samples {
@@ -84,7 +88,8 @@ enum ScaleBench {
         }
         rows.append(["\(largeSiteCount) sites + \(openConnectionCount) open connections"] + memory(connected)
                      + ["", "", ""])
-        report.table(["state", "RSS (VmRSS)", "of which private (RssAnon)", "startup to first health answer",
+        report.table(["state", "RSS (VmRSS)", "of which private (RssAnon)", "of which mapped files (RssFile)",
+                      "startup to first health answer",
                       "get_authorization_url p50", "p99"], rows)
         let flatness = samples[1].latency.p50 / samples[0].latency.p50
         report.paragraph("Goals: idle RSS under 30 MB: \(Format.megabytes(idle.resident)), "

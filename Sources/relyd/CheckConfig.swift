@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelydBasics
 import RelydServer
 
 /// `relyd check-config --config PATH`: parses the file like a start would and prints the effective configuration,
@@ -7,17 +10,17 @@ import RelydServer
 func checkConfig(_ arguments: ArraySlice<String>) -> Never {
     let usage = "usage: relyd check-config --config PATH"
     guard arguments.count == 2, arguments.first == "--config", let path = arguments.last else {
-        FileHandle.standardError.write(Data("relyd: \(usage)\n".utf8))
+        StandardError.write("relyd: \(usage)\n")
         exit(2)
     }
     let configuration: Configuration
     do {
         configuration = try ConfigurationFile.load(path: path)
     } catch {
-        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        StandardError.write("\(error)\n")
         exit(78)  // EX_CONFIG
     }
     let text = ConfigurationFile.effectiveLines(configuration).joined(separator: "\n") + "\n"
-    FileHandle.standardOutput.write(Data(text.utf8))
+    print(text, terminator: "")
     exit(0)
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Runs one piece of work per key at a time and gives its outcome to every caller that asked while it ran.
 ///

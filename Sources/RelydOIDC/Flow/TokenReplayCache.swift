@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The `jti` values of accepted logout tokens, per issuer, so that a captured token cannot end a session twice or
 /// be replayed to probe the app (Back-Channel Logout 1.0 section 2.6, step 8).

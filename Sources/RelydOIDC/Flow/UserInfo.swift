@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydHTTP
 import RelydProtocol
@@ -53,7 +57,7 @@ public enum UserInfo {
                 throw RelydError(.opResponseInvalid, "the provider returned signed userinfo but publishes no keys")
             }
             claims = try await verifySigned(String(decoding: response.body, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines))
+                .trimmingWhitespaceAndNewlines())
         } else {
             claims = try ProviderHTTPClient.parseObject(response.body, what: "userinfo response")
         }
@@ -94,7 +98,7 @@ public enum UserInfo {
 
     /// The `error` attribute of a Bearer challenge (RFC 6750 3), made safe for a message.
     static func bearerError(_ header: String?) -> String? {
-        guard let header, let range = header.range(of: "error=\"") else { return nil }
+        guard let header, let range = header.utf8.firstRange(of: "error=\"".utf8) else { return nil }
         let rest = header[range.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return RelydError.quoting(String(rest[..<end]))

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydProtocol
 
 /// What the relying party expects of a logout token (OpenID Connect Back-Channel Logout 1.0, section 2.6).

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import RelydBasics
 import RelydProtocol
 
 /// Which OPs relyd may talk to (`allowed_op_hosts`), checked before any request, so that a client of the socket
@@ -34,7 +39,7 @@ public struct AllowedOPHosts: Sendable, Equatable {
     public init(_ entries: [String]) throws(InvalidEntry) {
         var parsed: [Entry] = []
         for raw in entries {
-            let entry = raw.trimmingCharacters(in: .whitespaces)
+            let entry = raw.trimmingWhitespace()
             if entry.isEmpty { continue }
             if entry.contains("://") {
                 guard let components = URLComponents(string: entry),

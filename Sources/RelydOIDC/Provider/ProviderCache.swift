@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydHTTP
 import RelydProtocol
@@ -124,12 +128,12 @@ public actor ProviderCache {
         guard let header else { return nil }
         var lifetime: TimeInterval?
         for directive in header.lowercased().split(separator: ",") {
-            let parts = directive.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            let parts = directive.trimmingWhitespace().split(separator: "=", maxSplits: 1)
             switch parts.first {
             case "no-store", "no-cache":
                 return 60
             case "max-age" where parts.count == 2:
-                if let seconds = Double(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))) {
+                if let seconds = Double(parts[1].trimmingScalars(in: "\" ")) {
                     lifetime = min(max(seconds, 60), 86_400)
                 }
             default:

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydBasics
 import RelydHTTP
 import RelydProtocol
@@ -48,7 +52,7 @@ public struct ProviderHTTPClient: Sendable {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        let bare = host.trimmingScalars(in: "[]").lowercased()
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
@@ -168,10 +172,39 @@ public enum FormEncoding {
         var pairs: [(String, String)] = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            let decoded = parts.map(formDecoded)
             guard let name = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
             pairs.append((name, value))
         }
         return pairs
+    }
+
+    /// `+` as a space and `%XX` sequences as the bytes they stand for; nil when one is malformed or the result is not
+    /// UTF-8, as Foundation's `removingPercentEncoding` (not in FoundationEssentials) answered.
+    private static func formDecoded(_ text: Substring) -> String? {
+        func hexValue(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        let encoded = Array(text.utf8)
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(encoded.count)
+        var index = 0
+        while index < encoded.count {
+            guard encoded[index] == UInt8(ascii: "%") else {
+                decoded.append(encoded[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : encoded[index])
+                index += 1
+                continue
+            }
+            guard index + 2 < encoded.count, let high = hexValue(encoded[index + 1]),
+                  let low = hexValue(encoded[index + 2]) else { return nil }
+            decoded.append(high << 4 | low)
+            index += 3
+        }
+        return String(validating: decoded, as: UTF8.self)
     }
 }

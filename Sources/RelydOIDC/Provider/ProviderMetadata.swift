@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RelydProtocol
 
 /// The parts of an OP's discovery document (OpenID Connect Discovery 1.0, section 3) that relyd uses, checked.
