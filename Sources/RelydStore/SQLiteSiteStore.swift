@@ -53,7 +53,7 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     static let checkpointFrames = 1000
 
     private let queue = DispatchQueue(label: "relyd.store.sqlite")
-    private let lock = NSLock()
+    private let lock = ThreadLock()
     /// Guarded by `lock`.
     private let connection: SQLiteConnection
     /// Guarded by `lock`: a checkpoint is on the queue, so commits need not queue another.
