@@ -77,6 +77,8 @@ fileprivate final class Node {
     static func leaf<T: Encodable>(_ value: T) throws -> JSONValue? {
         if T.self == String.self { return .string(value as! String) }
         if T.self == JSONValue.self { return (value as! JSONValue) }
+        if T.self == [String: JSONValue].self { return .object(value as! [String: JSONValue]) }
+        if T.self == [String].self { return .array((value as! [String]).map(JSONValue.string)) }
         if T.self == Int.self { return .integer(Int64(value as! Int)) }
         if T.self == Bool.self { return .bool(value as! Bool) }
         if T.self == Int64.self { return .integer(value as! Int64) }
@@ -236,7 +238,9 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: String, forKey key: Key) throws {
         node.setMember(key.stringValue, .value(.string(value)))
     }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { node.setMember(key.stringValue, .value(.bool(value))) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.bool(value)))
+    }
     mutating func encode(_ value: Int, forKey key: Key) throws {
         node.setMember(key.stringValue, .value(.integer(Int64(value))))
     }

@@ -4,18 +4,20 @@
 // One event-loop thread runs a level-triggered epoll over the listening socket, every connection and an eventfd.
 // It alone reads, accepts and closes descriptors; all its state (`EventLoop`, `Connection`) is confined to
 // it. Each connection has one Swift Task that answers its request lines strictly in order: the loop frames the bytes
-// it reads (`LineFramer`) and yields each frame into the connection's `AsyncStream`; the task awaits
-// `handler.respond` for each one. When nothing of the connection is unsent, the task sends the response itself with one
-// non-blocking `send` (under the connection's lock, which the loop takes before closing the descriptor), and tells
-// the loop only when something is left for it. Otherwise it appends the response to the connection's locked outbox
-// and tells the loop. The loop writes outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
+// it reads (`LineFramer`) and hands the frames to the connection's task (`ConnectionShared.deliver`, one lock for
+// the whole read); the task takes them in batches and awaits `handler.respond` for each one. (An `AsyncStream` per
+// connection did the same with a lock and a buffer operation per line, about 8% of a `health` request.) When
+// nothing of the connection is unsent, the task sends the response itself with one non-blocking `send` (under the
+// connection's lock, which the loop takes before closing the descriptor), and tells the loop only when something is
+// left for it. Otherwise it appends the response to the connection's locked outbox and tells the loop. The loop
+// writes outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
 //
 // The loop is also the connections' Swift executor (`LoopInbox` is a `TaskExecutor`; each task is created with it
 // as its preference), as swift-nio's event loops are. A request whose handler does not really wait (`health`,
 // `stats`, `check_id_token` with the site, discovery document and keys cached: nonisolated async code and
 // uncontended default actors run on the task's preferred executor) therefore runs start to finish on the loop
 // thread, in the turn that read it, and its response leaves with no thread hop and no futex wake-up. Before, each
-// request hopped loop thread -> cooperative pool (AsyncStream resume) -> back, and the profile at 64 connections
+// request hopped loop thread -> cooperative pool (resuming the task) -> back, and the profile at 64 connections
 // spent about half its time in context switches. Jobs enqueued by the loop thread itself go on a plain local list;
 // jobs from other threads (a store queue or libcurl's worker resuming a continuation, a timer) go on a locked list
 // and wake the loop through the eventfd once per turn. Each turn the loop runs the queued jobs after handling the
@@ -579,9 +581,56 @@ final class ConnectionShared: Sendable {
         var drainWaiter: CheckedContinuation<Void, Never>?
         /// When the task last sent a response itself, without waking the loop; the idle timeout counts from here too.
         var answeredDirectlyAt: ContinuousClock.Instant?
+        /// What the loop read and the task has not taken yet, in order.
+        var inputs: [ConnectionInput] = []
+        /// No more inputs will come: end of file, a stop, or the descriptor is closed.
+        var inputsFinished = false
+        /// The task, waiting for inputs.
+        var inputWaiter: UnsafeContinuation<[ConnectionInput], Never>?
     }
 
     let state = Locked(State())
+
+    /// Hands `new` to the task, counting them as pending; returns how many are pending now. Loop only.
+    func deliver(_ new: [ConnectionInput]) -> Int {
+        let (waiter, handed, pending) = state.withLock {
+            state -> (UnsafeContinuation<[ConnectionInput], Never>?, [ConnectionInput], Int) in
+            state.pending += new.count
+            state.inputs.append(contentsOf: new)
+            guard let waiter = state.inputWaiter else { return (nil, [], state.pending) }
+            state.inputWaiter = nil
+            defer { state.inputs = [] }
+            return (waiter, state.inputs, state.pending)
+        }
+        waiter?.resume(returning: handed)
+        return pending
+    }
+
+    /// No more inputs: the task ends once it has answered those it has. Loop only.
+    func finishInputs() {
+        let waiter = state.withLock { state in
+            state.inputsFinished = true
+            defer { state.inputWaiter = nil }
+            return state.inputWaiter
+        }
+        waiter?.resume(returning: [])
+    }
+
+    /// The inputs delivered since the last call, in order, waiting for some; empty when no more will come.
+    func nextInputs() async -> [ConnectionInput] {
+        await withUnsafeContinuation { continuation in
+            let ready: [ConnectionInput]? = state.withLock { state in
+                if !state.inputs.isEmpty {
+                    defer { state.inputs = [] }
+                    return state.inputs
+                }
+                if state.inputsFinished { return [] }
+                state.inputWaiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
 
     /// Suspends the task while more than `limit` response bytes are unsent and the connection is open, so a client
     /// that does not read cannot make the server hold more than `limit` plus one response.
@@ -630,7 +679,6 @@ final class Connection {
     let fd: Int32
     let peer: PeerCredentials
     let shared: ConnectionShared
-    let continuation: AsyncStream<ConnectionInput>.Continuation
     let logger: Logger
     var task: Task<Void, Never>?
     var framer: LineFramer
@@ -648,13 +696,12 @@ final class Connection {
 
     init(
         id: UInt64, fd: Int32, peer: PeerCredentials, maxLineBytes: Int, interest: UInt32,
-        continuation: AsyncStream<ConnectionInput>.Continuation, logger: Logger
+        logger: Logger
     ) {
         self.id = id
         self.fd = fd
         self.peer = peer
         self.shared = ConnectionShared(fd: fd)
-        self.continuation = continuation
         self.logger = logger
         self.framer = LineFramer(maximumLineLength: maxLineBytes)
         self.interest = interest
@@ -905,21 +952,21 @@ final class EventLoop: @unchecked Sendable {
                 logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
                 continue
             }
-            let (stream, continuation) = AsyncStream.makeStream(of: ConnectionInput.self)
             let connectionLogger = logger.with(
                 ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
             let connection = Connection(
                 id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
-                continuation: continuation, logger: connectionLogger)
+                logger: connectionLogger)
             connections[id] = connection
             connectionsPerUID[peer.uid, default: 0] += 1
             openConnections += 1
             statistics.acceptedConnections += 1
-            connection.task = Task(executorPreference: server.inbox) { [handler = server.handler, inbox = server.inbox, shared = connection.shared,
-                                      maxOutboxBytes = configuration.maxOutboxBytes,
-                                      maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
+            connection.task = Task(executorPreference: server.inbox) {
+                [handler = server.handler, inbox = server.inbox, shared = connection.shared,
+                 maxOutboxBytes = configuration.maxOutboxBytes,
+                 maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
                 await Self.serve(
-                    stream, shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
+                    shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
                     maxOutboxBytes: maxOutboxBytes, maxPipelined: maxPipelined)
             }
             connectionLogger.debug("connection accepted")
@@ -943,46 +990,50 @@ final class EventLoop: @unchecked Sendable {
 
     /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
     private static func serve(
-        _ inputs: AsyncStream<ConnectionInput>, shared: ConnectionShared, handler: any RequestLineHandler,
+        shared: ConnectionShared, handler: any RequestLineHandler,
         peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxOutboxBytes: Int, maxPipelined: Int
     ) async {
-        for await input in inputs {
-            // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
-            // was started before and completes; its result is discarded below.)
-            let abandoned = shared.state.withLock { state in
-                if state.closed { state.pending -= 1 }
-                return state.closed
-            }
-            if abandoned { continue }
-            var response: [UInt8]
-            switch input {
-            case .line(let line):
-                response = await handler.respond(to: line, peer: peer)
-            case .refusal(let error):
-                response = ResponseWriter.failure(id: nil, error)
-            }
-            if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
-            let loopHasNews = shared.state.withLock { state in
-                // At the limit the loop stopped reading this connection; it must hear that there is room again.
-                let pausedReading = state.pending >= maxPipelined
-                state.pending -= 1
-                if state.closed { return pausedReading }
-                var sent = 0
-                if state.unsentBytes == 0 {
-                    // Nothing is queued before this response, so sending it now keeps the order. An error is left
-                    // to the loop, which meets it again on its own send and closes the connection.
-                    sent = (try? response.withUnsafeBytes { try Syscall.send(shared.fd, $0) }) ?? 0
-                    if sent == response.count {
-                        state.answeredDirectlyAt = ContinuousClock.now
-                        return pausedReading
-                    }
+        while true {
+            let inputs = await shared.nextInputs()
+            if inputs.isEmpty { break }
+            for input in inputs {
+                // The client is gone: drop requests it queued but that have not started. (The one in flight, if any,
+                // was started before and completes; its result is discarded below.)
+                let abandoned = shared.state.withLock { state in
+                    if state.closed { state.pending -= 1 }
+                    return state.closed
                 }
-                state.outbox.append(contentsOf: response[sent...])
-                state.unsentBytes += response.count - sent
-                return true
+                if abandoned { continue }
+                var response: [UInt8]
+                switch input {
+                case .line(let line):
+                    response = await handler.respond(to: line, peer: peer)
+                case .refusal(let error):
+                    response = ResponseWriter.failure(id: nil, error)
+                }
+                if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
+                let loopHasNews = shared.state.withLock { state in
+                    // At the limit the loop stopped reading this connection; it must hear that there is room again.
+                    let pausedReading = state.pending >= maxPipelined
+                    state.pending -= 1
+                    if state.closed { return pausedReading }
+                    var sent = 0
+                    if state.unsentBytes == 0 {
+                        // Nothing is queued before this response, so sending it now keeps the order. An error is left
+                        // to the loop, which meets it again on its own send and closes the connection.
+                        sent = (try? response.withUnsafeBytes { try Syscall.send(shared.fd, $0) }) ?? 0
+                        if sent == response.count {
+                            state.answeredDirectlyAt = ContinuousClock.now
+                            return pausedReading
+                        }
+                    }
+                    state.outbox.append(contentsOf: response[sent...])
+                    state.unsentBytes += response.count - sent
+                    return true
+                }
+                if loopHasNews { inbox.markDirty(id) }
+                await shared.waitForRoom(limit: maxOutboxBytes)
             }
-            if loopHasNews { inbox.markDirty(id) }
-            await shared.waitForRoom(limit: maxOutboxBytes)
         }
         shared.state.withLock { $0.taskDone = true }
         inbox.markDirty(id)
@@ -1037,18 +1088,14 @@ final class EventLoop: @unchecked Sendable {
             statistics.peakBufferedLineBytes = max(
                 statistics.peakBufferedLineBytes, connection.framer.bufferedByteCount)
             guard !frames.isEmpty else { return }
-            let pending = connection.shared.state.withLock { state in
-                state.pending += frames.count
-                return state.pending
-            }
-            statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
             let now = ContinuousClock.now
             connection.lastActiveAt = now
-            for frame in frames { connection.continuation.yield(input(for: frame, on: connection, at: now)) }
+            let pending = connection.shared.deliver(frames.map { input(for: $0, on: connection, at: now) })
+            statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
         case .endOfFile:
             // The client closed its write side; it may still read. Answer what was asked, then close.
             connection.readingStopped = true
-            connection.continuation.finish()
+            connection.shared.finishInputs()
         case .wouldBlock:
             break
         }
@@ -1140,7 +1187,7 @@ final class EventLoop: @unchecked Sendable {
         connection.writeBuffer = []
         connection.writeOffset = 0
         connection.readingStopped = true
-        connection.continuation.finish()
+        connection.shared.finishInputs()
         connection.logger.debug("connection closed", ("reason", reason))
     }
 
@@ -1160,7 +1207,7 @@ final class EventLoop: @unchecked Sendable {
         for connection in Array(connections.values) {
             if connection.descriptorOpen, !connection.readingStopped {
                 connection.readingStopped = true
-                connection.continuation.finish()
+                connection.shared.finishInputs()
             }
             service(connection)
         }

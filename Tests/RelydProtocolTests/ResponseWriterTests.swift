@@ -58,7 +58,9 @@ import Testing
             self.wide = wide
         }
 
-        init(from decoder: any Decoder) throws { throw DecodingError.valueNotFound(Self.self, .init(codingPath: [], debugDescription: "")) }
+        init(from decoder: any Decoder) throws {
+            throw DecodingError.valueNotFound(Self.self, .init(codingPath: [], debugDescription: "encode only"))
+        }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: Keys.self)
