@@ -815,13 +815,17 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Timing
 
     private func nextTimeout() -> Int32 {
-        var deadlines: [ContinuousClock.Instant] = []
-        if let stopDeadline { deadlines.append(stopDeadline) }
-        if let acceptResumesAt { deadlines.append(acceptResumesAt) }
-        if let idleCheckAt { deadlines.append(idleCheckAt) }
-        if let heartbeatAt { deadlines.append(heartbeatAt) }
-        if let lingering = lingeringRefusals.first { deadlines.append(lingering.closeAt) }
-        guard let earliest = deadlines.min() else { return -1 }
+        // Without building an array: this runs every turn.
+        var earliest: ContinuousClock.Instant?
+        func consider(_ deadline: ContinuousClock.Instant?) {
+            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        }
+        consider(stopDeadline)
+        consider(acceptResumesAt)
+        consider(idleCheckAt)
+        consider(heartbeatAt)
+        consider(lingeringRefusals.first?.closeAt)
+        guard let earliest else { return -1 }
         let remaining = earliest - ContinuousClock.now
         if remaining <= .zero { return 0 }
         let (seconds, attoseconds) = remaining.components
@@ -881,6 +885,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func closeLingeringRefusalsIfDue() {
+        guard !lingeringRefusals.isEmpty else { return }
         let now = ContinuousClock.now
         while let first = lingeringRefusals.first, first.closeAt <= now || stopDeadline != nil {
             Syscall.close(first.fd)
