@@ -72,8 +72,10 @@ fileprivate final class Node {
     }
 
     /// The JSON value of `value` when it is one this encoder writes directly, nil when it encodes itself through
-    /// containers. Throws ``ResponseEncoder/Unsupported`` for the types Foundation writes its own way (fractions,
-    /// other integer widths, `Date`, `Data`, `URL`, `Decimal`): its output is the reference, so let it write them.
+    /// containers. Throws ``ResponseEncoder/Unsupported`` for the types Foundation writes its own way (`Date`,
+    /// `Data`, `URL`, `Decimal`, 128-bit integers): its output is the reference, so let it write them. Fractions and
+    /// the other integer widths encode themselves through a container's overload for their type, which throws the
+    /// same (a conformance test for `BinaryInteger` here cost more than the rest of encoding a `health` result).
     static func leaf<T: Encodable>(_ value: T) throws -> JSONValue? {
         if T.self == String.self { return .string(value as! String) }
         if T.self == JSONValue.self { return (value as! JSONValue) }
@@ -83,8 +85,8 @@ fileprivate final class Node {
         if T.self == Bool.self { return .bool(value as! Bool) }
         if T.self == Int64.self { return .integer(value as! Int64) }
         if T.self == Int32.self { return .integer(Int64(value as! Int32)) }
-        if T.self is any BinaryInteger.Type || T.self is any BinaryFloatingPoint.Type || T.self == Date.self
-            || T.self == Data.self || T.self == URL.self || T.self == Decimal.self
+        if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self
+            || T.self == Int128.self || T.self == UInt128.self
         {
             throw ResponseEncoder.Unsupported()
         }
@@ -259,6 +261,18 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Int64, forKey key: Key) throws {
         node.setMember(key.stringValue, .value(.integer(value)))
     }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.integer(Int64(value))))
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Float, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         if let leaf = try Node.leaf(value) {
@@ -310,6 +324,19 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     mutating func encodeNil() throws { node.appendElement(.value(.null)) }
     mutating func encode(_ value: String) throws { node.appendElement(.value(.string(value))) }
+    mutating func encode(_ value: Bool) throws { node.appendElement(.value(.bool(value))) }
+    mutating func encode(_ value: Int) throws { node.appendElement(.value(.integer(Int64(value)))) }
+    mutating func encode(_ value: Int32) throws { node.appendElement(.value(.integer(Int64(value)))) }
+    mutating func encode(_ value: Int64) throws { node.appendElement(.value(.integer(value))) }
+    mutating func encode(_ value: Double) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Float) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt32) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt64) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         if let leaf = try Node.leaf(value) {
@@ -338,6 +365,19 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
 
     mutating func encodeNil() throws { node.content = .value(.null) }
     mutating func encode(_ value: String) throws { node.content = .value(.string(value)) }
+    mutating func encode(_ value: Bool) throws { node.content = .value(.bool(value)) }
+    mutating func encode(_ value: Int) throws { node.content = .value(.integer(Int64(value))) }
+    mutating func encode(_ value: Int32) throws { node.content = .value(.integer(Int64(value))) }
+    mutating func encode(_ value: Int64) throws { node.content = .value(.integer(value)) }
+    mutating func encode(_ value: Double) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Float) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt32) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt64) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T) throws { try node.store(value, codingPath: codingPath) }
 }

@@ -91,6 +91,20 @@ import Testing
         }
     }
 
+    /// Other integer widths and fractions reached through generic paths (array elements, dictionary values) are
+    /// left to Foundation too.
+    @Test func numbersThroughGenericPaths_matchFoundation() throws {
+        let widths: [UInt16] = [0, 65535]
+        let fractions: [String: [Double]] = ["a": [0.1, 2], "b": []]
+        let unsigned: [String: UInt64] = ["max": .max]
+        #expect(String(decoding: try ResponseWriter.success(id: nil, widths), as: UTF8.self)
+            == (try Self.foundationLine(id: nil, widths)))
+        #expect(String(decoding: try ResponseWriter.success(id: nil, fractions), as: UTF8.self)
+            == (try Self.foundationLine(id: nil, fractions)))
+        #expect(String(decoding: try ResponseWriter.success(id: nil, unsigned), as: UTF8.self)
+            == (try Self.foundationLine(id: nil, unsigned)))
+    }
+
     @Test func failures_matchFoundation() throws {
         let error = RelydError(.unknownSite, Self.awkwardText)
         for id in [RequestID.string("x"), .integer(3), nil] {
