@@ -34,8 +34,8 @@ struct ParsedValueDecoder: Decoder {
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
-    /// The leaf types read directly (when the value has exactly that JSON type), everything else through its own
-    /// `init(from:)`, except the types Foundation reads its own way.
+    /// The leaf types read directly (when the value has exactly that JSON type); parameters, arrays and
+    /// dictionaries through their own `init(from:)`.
     fileprivate func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         switch value {
         case .string(let string) where T.self == String.self: return string as! T
@@ -48,11 +48,9 @@ struct ParsedValueDecoder: Decoder {
             guard Self.hasNoFraction(value) else { throw Fallback() }
             return value as! T
         }
-        if T.self == String.self || T.self == Bool.self || T.self is any BinaryInteger.Type
-            || T.self is any BinaryFloatingPoint.Type || !(T.self is any CommandParameters.Type || Self.isContainerType(T.self))
-        {
-            throw Fallback()
-        }
+        // Only types known to read themselves through containers alone; scalars of another JSON type, numbers of
+        // other widths and every other type go to Foundation.
+        guard T.self is any CommandParameters.Type || Self.isContainerType(T.self) else { throw Fallback() }
         return try T(from: self)
     }
 

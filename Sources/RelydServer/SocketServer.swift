@@ -1,20 +1,23 @@
 // SocketServer.swift: JSON lines over a Unix domain socket, knowing nothing of commands or OIDC.
 //
 // DESIGN
-// One event-loop thread runs a level-triggered epoll over the listening socket, every connection and an eventfd.
-// It alone reads, accepts and closes descriptors; all its state (`EventLoop`, `Connection`) is confined to
-// it. Each connection has one Swift Task that answers its request lines strictly in order: the loop frames the bytes
-// it reads (`LineFramer`) and hands the frames to the connection's task (`ConnectionShared.deliver`, one lock for
-// the whole read); the task takes them in batches and awaits `handler.respond` for each one. (An `AsyncStream` per
-// connection did the same with a lock and a buffer operation per line, about 8% of a `health` request.) When
-// nothing of the connection is unsent, the task sends the response itself with one non-blocking `send` (under the
-// connection's lock, which the loop takes before closing the descriptor), and tells the loop only when something is
-// left for it. Otherwise it appends the response to the connection's locked outbox and tells the loop. The loop
-// writes outboxes with non-blocking `send`s, asking for EPOLLOUT only while bytes remain.
+// Event-loop threads (`eventLoops`, one per core in the daemon) each run a level-triggered epoll over their
+// connections and an eventfd; the first also watches the listening socket, accepts, applies the connection limits
+// (counted across all loops in `SocketServer.connectionCounts`) and hands each admitted connection round-robin to a
+// loop's inbox. A loop alone reads, writes and closes its connections' descriptors; its state (`EventLoop`,
+// `Connection`) is confined to its thread. Each connection has one Swift Task that answers its request lines strictly
+// in order: the loop frames the bytes it reads (`LineFramer`) and hands the frames to the connection's task
+// (`ConnectionShared.deliver`, one lock for the whole read); the task takes them in batches and awaits
+// `handler.respond` for each one. (An `AsyncStream` per connection did the same with a lock and a buffer operation
+// per line, about 8% of a `health` request.) When nothing of the connection is unsent, the task sends the response
+// itself with one non-blocking `send` (under the connection's lock, which the loop takes before closing the
+// descriptor), and tells the loop only when something is left for it. Otherwise it appends the response to the
+// connection's locked outbox and tells the loop. The loop writes outboxes with non-blocking `send`s, asking for
+// EPOLLOUT only while bytes remain.
 //
-// The loop is also the connections' Swift executor (`LoopInbox` is a `TaskExecutor`; each task is created with it
-// as its preference), as swift-nio's event loops are. A request whose handler does not really wait (`health`,
-// `stats`, `check_id_token` with the site, discovery document and keys cached: nonisolated async code and
+// Each loop is also its connections' Swift executor (`LoopInbox` is a `TaskExecutor`; each task is created with its
+// loop's inbox as its preference), as swift-nio's event loops are. A request whose handler does not really wait
+// (`health`, `stats`, `check_id_token` with the site, discovery document and keys cached: nonisolated async code and
 // uncontended default actors run on the task's preferred executor) therefore runs start to finish on the loop
 // thread, in the turn that read it, and its response leaves with no thread hop and no futex wake-up. Before, each
 // request hopped loop thread -> cooperative pool (resuming the task) -> back, and the profile at 64 connections
@@ -22,16 +25,17 @@
 // jobs from other threads (a store queue or libcurl's worker resuming a continuation, a timer) go on a locked list
 // and wake the loop through the eventfd once per turn. Each turn the loop runs the queued jobs after handling the
 // ready descriptors (at most `maxJobsPerTurn`, so I/O is not starved), and polls epoll without blocking while jobs
-// remain. After the loop has exited, late jobs (a request that outlived the drain deadline) run on Dispatch's global
+// remain. After a loop has exited, late jobs (a request that outlived the drain deadline) run on Dispatch's global
 // queues, so nothing is stranded.
 // Measured on 2 shared cores (relyd-bench, relyd's own CPU time per request): `health` went from about 20-26 µs
 // to 10-12 µs of relyd CPU per request, and a check_id_token mix from about 130-160 µs to 80-100 µs.
-// The limit, accepted for now: CPU work in a handler (an RS256 verify, ~25 µs) runs on the loop thread, so the
-// transport and every request that does not wait for I/O share ONE core, whatever the host has. Work that waits
-// (store writes, HTTP to the OP) still overlaps, since the loop serves other connections meanwhile. On a many-core
-// host a CPU-bound load (check_id_token at high rates) is capped at one core, where the former cooperative-pool
-// design used them all (paying the hops). The way past it is several loops, one per core, each the executor of its
-// own connections, with the connection limits and statistics shared; not done yet.
+// The cost: CPU work in a handler (an RS256 verify, ~25 µs) runs on its connection's loop, so one connection's
+// requests use one core at a time, and a loop busy with one connection's CPU work delays its other connections
+// (never those of other loops). Work that waits (store writes, HTTP to the OP) still overlaps. Connections are
+// spread by count, not by load: a few very busy connections on one loop can leave other cores idle.
+// Several loops: the accepting loop stops accepting first when stopping (`acceptingStopped`); the others end once
+// that is known and their connections are done, so no handed-over connection is lost. The systemd heartbeat is
+// beaten by the accepting loop only while every loop turns (the others wake at least twice per interval).
 //
 // Level-triggered because interest changes often (backpressure drops EPOLLIN, a full socket adds EPOLLOUT) and a
 // level-triggered loop can read one bounded chunk per connection per turn without starving others or losing wake-ups.
@@ -89,6 +93,9 @@ public struct SocketServerConfiguration: Sendable {
     /// Unsent response bytes per connection beyond which the server stops reading it and holds back its next
     /// request until the client reads.
     public var maxOutboxBytes: Int
+    /// Event-loop threads. Each runs its connections' requests (see the file's DESIGN), so this many cores can
+    /// work at once; the first also accepts, handing connections out round-robin.
+    public var eventLoops = 1
 
     public init(
         socketPath: String,
@@ -213,8 +220,16 @@ public final class SocketServer: Sendable {
     let logger: Logger
     /// An inherited listening descriptor (systemd socket activation). Owned by the server from `init` on.
     let adoptedDescriptor: Int32?
-    let inbox = LoopInbox()
-    let statisticsState = Locked(Statistics())
+    /// One per event loop; the first loop accepts.
+    let inboxes: [LoopInbox]
+    /// Each loop's counters, merged by ``statistics``.
+    let statisticsState: Locked<[Statistics]>
+    /// Connections tracked by all loops, for the connection limits.
+    let connectionCounts = Locked(ConnectionCounts())
+    /// Set once the accepting loop accepts no more, so that the other loops may end when they have no connection.
+    let acceptingStopped = Atomic<Bool>(false)
+    /// How many turns each loop has made, so that the accepting loop beats the heartbeat only while all turn.
+    let loopTurns: [TurnCounter]
     /// The limits in force; the loop reads them every turn.
     let limitsState: Locked<ConnectionLimits>
     private let lifecycle = Locked(Lifecycle())
@@ -223,6 +238,7 @@ public final class SocketServer: Sendable {
         enum Phase { case idle, running, stopping, stopped }
         var phase: Phase = .idle
         var loopExited = false
+        var loopsRunning = 0
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
 
         /// Records that the loop is gone for good and hands back the `stop()` calls waiting for it.
@@ -244,6 +260,13 @@ public final class SocketServer: Sendable {
         self.logger = logger
         self.adoptedDescriptor = nil
         self.limitsState = Locked(configuration.limits)
+        (inboxes, statisticsState, loopTurns) = Self.loopState(count: configuration.eventLoops)
+    }
+
+    private static func loopState(count: Int) -> ([LoopInbox], Locked<[Statistics]>, [TurnCounter]) {
+        let loops = max(1, count)
+        return ((0..<loops).map { _ in LoopInbox() }, Locked(Array(repeating: Statistics(), count: loops)),
+                (0..<loops).map { _ in TurnCounter() })
     }
 
     /// A server that serves an inherited, already-listening Unix stream socket (systemd socket activation).
@@ -260,6 +283,7 @@ public final class SocketServer: Sendable {
         self.logger = logger
         self.adoptedDescriptor = fd
         self.limitsState = Locked(configuration.limits)
+        (inboxes, statisticsState, loopTurns) = Self.loopState(count: configuration.eventLoops)
     }
 
     deinit {
@@ -284,8 +308,8 @@ public final class SocketServer: Sendable {
 
         var listener: Int32 = -1
         var identity: SocketFileIdentity?
-        var epfd: Int32 = -1
-        var wakeFD: Int32 = -1
+        var epfds: [Int32] = []
+        var wakeFDs: [Int32] = []
         do {
             if let adoptedDescriptor {
                 listener = adoptedDescriptor
@@ -296,13 +320,20 @@ public final class SocketServer: Sendable {
                 listener = made.descriptor
                 identity = made.identity
             }
-            epfd = try Syscall.epollCreate()
-            wakeFD = try Syscall.eventFD()
-            try Syscall.epollControl(epfd, .add, listener, events: Syscall.epollIn, token: EventLoop.listenerToken)
-            try Syscall.epollControl(epfd, .add, wakeFD, events: Syscall.epollIn, token: EventLoop.wakeToken)
+            for index in inboxes.indices {
+                let epfd = try Syscall.epollCreate()
+                epfds.append(epfd)
+                let wakeFD = try Syscall.eventFD()
+                wakeFDs.append(wakeFD)
+                if index == 0 {
+                    try Syscall.epollControl(
+                        epfd, .add, listener, events: Syscall.epollIn, token: EventLoop.listenerToken)
+                }
+                try Syscall.epollControl(epfd, .add, wakeFD, events: Syscall.epollIn, token: EventLoop.wakeToken)
+            }
         } catch {
-            if epfd >= 0 { Syscall.close(epfd) }
-            if wakeFD >= 0 { Syscall.close(wakeFD) }
+            for epfd in epfds { Syscall.close(epfd) }
+            for wakeFD in wakeFDs { Syscall.close(wakeFD) }
             if adoptedDescriptor == nil, listener >= 0 {
                 Syscall.close(listener)
                 if let identity { Syscall.unlinkIfUnchanged(configuration.socketPath, identity: identity) }
@@ -319,12 +350,18 @@ public final class SocketServer: Sendable {
             throw error
         }
 
-        inbox.attach(wakeFD: wakeFD)
-        let loop = EventLoop(
-            server: self, epfd: epfd, wakeFD: wakeFD, listener: listener, listenerIdentity: identity)
-        let thread = Thread { loop.run() }
-        thread.name = "relyd-socket"
-        thread.start()
+        acceptingStopped.store(false, ordering: .releasing)
+        lifecycle.withLock { $0.loopsRunning = inboxes.count }
+        let loops = inboxes.indices.map { index in
+            inboxes[index].attach(wakeFD: wakeFDs[index])
+            return EventLoop(server: self, index: index, epfd: epfds[index], wakeFD: wakeFDs[index],
+                             listener: index == 0 ? listener : nil, listenerIdentity: identity)
+        }
+        for loop in loops {
+            let thread = Thread { loop.run() }
+            thread.name = loop.index == 0 ? "relyd-socket" : "relyd-socket-\(loop.index)"
+            thread.start()
+        }
         logger.info(
             "control socket listening", ("socket.path", configuration.socketPath),
             ("socket.adopted", adoptedDescriptor == nil ? "false" : "true"))
@@ -357,7 +394,8 @@ public final class SocketServer: Sendable {
             if let adoptedDescriptor { Syscall.close(adoptedDescriptor) }
             return
         case .signal:
-            inbox.requestStop(deadline: ContinuousClock.now + drainTimeout)
+            let deadline = ContinuousClock.now + drainTimeout
+            for inbox in inboxes { inbox.requestStop(deadline: deadline) }
         case .wait:
             break
         }
@@ -377,14 +415,46 @@ public final class SocketServer: Sendable {
     /// Replaces the limits (SIGHUP). Connections over a lowered connection limit stay open; new ones are refused.
     public func updateLimits(_ limits: ConnectionLimits) {
         limitsState.withLock { $0 = limits }
-        inbox.wake()
+        for inbox in inboxes { inbox.wake() }
     }
 
-    /// Called once by the loop thread as it ends.
+    /// Called once by each loop thread as it ends; the server has stopped when the last one has.
     func loopDidExit() {
-        let waiters = lifecycle.withLock { state in state.markLoopExited() }
+        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>]? in
+            state.loopsRunning -= 1
+            return state.loopsRunning == 0 ? state.markLoopExited() : nil
+        }
+        guard let waiters else { return }
         for waiter in waiters { waiter.resume() }
         logger.info("control socket closed", ("socket.path", configuration.socketPath))
+    }
+
+    /// Takes a place for a new connection from `uid` when the limits allow; false when they do not.
+    func admitConnection(uid: UInt32, limits: ConnectionLimits) -> (admitted: Bool, total: Int, ofThisUID: Int) {
+        connectionCounts.withLock { counts in
+            let ofThisUID = counts.perUID[uid, default: 0]
+            guard counts.total < limits.maxConnections, ofThisUID < limits.maxConnectionsPerUID else {
+                return (false, counts.total, ofThisUID)
+            }
+            counts.total += 1
+            counts.perUID[uid] = ofThisUID + 1
+            return (true, counts.total, ofThisUID + 1)
+        }
+    }
+
+    /// Gives back the place of a connection from `uid` that is no longer tracked.
+    func releaseConnection(uid: UInt32) {
+        connectionCounts.withLock { counts in
+            counts.total -= 1
+            counts.perUID[uid, default: 1] -= 1
+            if counts.perUID[uid] == 0 { counts.perUID[uid] = nil }
+        }
+    }
+
+    /// Connections tracked by all loops: open ones, and closed ones whose last request is still running.
+    struct ConnectionCounts {
+        var total = 0
+        var perUID: [UInt32: Int] = [:]
     }
 
     /// Counters published by the loop thread, for tests and diagnostics.
@@ -409,7 +479,30 @@ public final class SocketServer: Sendable {
         var idleClosedConnections = 0
     }
 
-    var statistics: Statistics { statisticsState.withLock { $0 } }
+    var statistics: Statistics { statisticsState.withLock { Statistics(merging: $0) } }
+}
+
+extension SocketServer.Statistics {
+    /// The counters of all loops: sums, and the largest of each peak.
+    init(merging loops: [Self]) {
+        self.init()
+        for loop in loops {
+            openConnections += loop.openConnections
+            trackedConnections += loop.trackedConnections
+            peakBufferedLineBytes = max(peakBufferedLineBytes, loop.peakBufferedLineBytes)
+            peakPendingRequests = max(peakPendingRequests, loop.peakPendingRequests)
+            peakUnsentBytes = max(peakUnsentBytes, loop.peakUnsentBytes)
+            acceptedConnections += loop.acceptedConnections
+            refusedConnections += loop.refusedConnections
+            rateLimitedRequests += loop.rateLimitedRequests
+            idleClosedConnections += loop.idleClosedConnections
+        }
+    }
+}
+
+/// One loop's turn count, read by the accepting loop before each heartbeat.
+final class TurnCounter: Sendable {
+    let value = Atomic<UInt64>(0)
 }
 
 // MARK: - State shared between the loop thread and connection tasks
@@ -431,10 +524,18 @@ final class LoopInbox: TaskExecutor, @unchecked Sendable {
     private struct State {
         var dirty: [UInt64] = []
         var jobs: [UnownedJob] = []
+        /// Connections the accepting loop handed to this one.
+        var adoptions: [Adoption] = []
         var wakePending = false
         var stopDeadline: ContinuousClock.Instant?
         /// Nil before start and after the loop closed it, so no task ever writes to a closed (or reused) descriptor.
         var wakeFD: Int32?
+    }
+
+    /// An accepted connection, admitted by the limits, for another loop to serve.
+    struct Adoption: Sendable {
+        var fd: Int32
+        var peer: PeerCredentials
     }
 
     private let state = Locked(State())
@@ -463,19 +564,37 @@ final class LoopInbox: TaskExecutor, @unchecked Sendable {
     }
 
     /// Forgets the eventfd (the caller closes it) and hands every job not yet run, and every later one, to
-    /// Dispatch's global queues. Called by the loop thread as it exits.
-    func detach() {
+    /// Dispatch's global queues. Called by the loop thread as it exits; returns the adoptions it will never take,
+    /// for the caller to close.
+    func detach() -> [Adoption] {
         loopThread.store(0, ordering: .releasing)
-        let remote = state.withLock { state in
+        let (remote, adoptions) = state.withLock { state in
             state.wakeFD = nil
-            defer { state.jobs = [] }
-            return state.jobs
+            defer {
+                state.jobs = []
+                state.adoptions = []
+            }
+            return (state.jobs, state.adoptions)
         }
         let leftover = localJobs + remote
         localJobs = []
         localDirty = []
         for job in leftover { runElsewhere(job) }
+        return adoptions
     }
+
+    /// Hands an accepted connection to this loop; false once the loop has exited (the caller keeps it).
+    func handOff(_ adoption: Adoption) -> Bool {
+        state.withLock { state in
+            guard state.wakeFD != nil else { return false }
+            state.adoptions.append(adoption)
+            Self.wake(&state)
+            return true
+        }
+    }
+
+    /// Whether connections handed to this loop wait to be taken.
+    var hasAdoptions: Bool { state.withLock { !$0.adoptions.isEmpty } }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
@@ -542,17 +661,18 @@ final class LoopInbox: TaskExecutor, @unchecked Sendable {
 
     /// Takes the news from other threads, queueing their jobs to run this turn. The loop calls it after draining
     /// the eventfd, so news that arrives later wakes it again.
-    func take() -> (dirty: [UInt64], stopDeadline: ContinuousClock.Instant?) {
-        let (dirty, jobs, stopDeadline) = state.withLock { state in
+    func take() -> (dirty: [UInt64], adoptions: [Adoption], stopDeadline: ContinuousClock.Instant?) {
+        let (dirty, jobs, adoptions, stopDeadline) = state.withLock { state in
             state.wakePending = false
             defer {
                 state.dirty = []
                 state.jobs = []
+                state.adoptions = []
             }
-            return (state.dirty, state.jobs, state.stopDeadline)
+            return (state.dirty, state.jobs, state.adoptions, state.stopDeadline)
         }
         localJobs.append(contentsOf: jobs)
-        return (dirty, stopDeadline)
+        return (dirty, adoptions, stopDeadline)
     }
 
     private static func wake(_ state: inout State) {
@@ -742,18 +862,24 @@ final class EventLoop: @unchecked Sendable {
 
     let server: SocketServer
     let configuration: SocketServerConfiguration
+    /// This loop's place in `server.inboxes`; loop 0 accepts.
+    let index: Int
+    let inbox: LoopInbox
     let epfd: Int32
     let wakeFD: Int32
     var listener: Int32?
     let listenerIdentity: SocketFileIdentity?
     var connections: [UInt64: Connection] = [:]
     var openConnections = 0
-    var nextID: UInt64 = 1
+    /// Ids stay unique across loops: loop i gives i + 1, i + 1 + n, i + 1 + 2n…
+    var nextID: UInt64
+    /// The loop the next accepted connection goes to (loop 0 only).
+    var nextLoop = 0
+    /// The other loops' turn counts at the last heartbeat (loop 0 only).
+    var turnsAtLastBeat: [UInt64]
     var stopDeadline: ContinuousClock.Instant?
     var acceptResumesAt: ContinuousClock.Instant?
     var statistics = SocketServer.Statistics()
-    /// Tracked connections per peer uid, for `maxConnectionsPerUID`.
-    var connectionsPerUID: [UInt32: Int] = [:]
     /// The limits in force this turn, read from the server at the start of each.
     var limits: ConnectionLimits
     /// When to look for idle connections next; nil without an idle timeout.
@@ -762,9 +888,14 @@ final class EventLoop: @unchecked Sendable {
     /// Refused connections, told so and shut for writing, to close when their linger ends (earliest first).
     var lingeringRefusals: [(fd: Int32, closeAt: ContinuousClock.Instant)] = []
 
-    init(server: SocketServer, epfd: Int32, wakeFD: Int32, listener: Int32, listenerIdentity: SocketFileIdentity?) {
+    init(server: SocketServer, index: Int, epfd: Int32, wakeFD: Int32, listener: Int32?,
+         listenerIdentity: SocketFileIdentity?) {
         self.server = server
         self.configuration = server.configuration
+        self.index = index
+        self.inbox = server.inboxes[index]
+        self.nextID = UInt64(index + 1)
+        self.turnsAtLastBeat = Array(repeating: .max, count: server.inboxes.count)  // the first beat is not held
         self.epfd = epfd
         self.wakeFD = wakeFD
         self.listener = listener
@@ -773,7 +904,6 @@ final class EventLoop: @unchecked Sendable {
     }
 
     var logger: Logger { server.logger }
-    var inbox: LoopInbox { server.inbox }
 
     func run() {
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Self.maxEvents)
@@ -784,7 +914,12 @@ final class EventLoop: @unchecked Sendable {
         }
         inbox.loopDidStart()
         while true {
-            if let stopDeadline, connections.isEmpty || ContinuousClock.now >= stopDeadline { break }
+            if let stopDeadline,
+               (connections.isEmpty && noMoreConnectionsCanCome) || ContinuousClock.now >= stopDeadline
+            {
+                break
+            }
+            server.loopTurns[index].value.add(1, ordering: .relaxed)
             beatIfDue()
             refreshLimits()
             resumeAcceptingIfDue()
@@ -817,6 +952,11 @@ final class EventLoop: @unchecked Sendable {
         shutDown()
     }
 
+    /// Loop 0 stops accepting when it stops; another loop may still be handed connections until then.
+    private var noMoreConnectionsCanCome: Bool {
+        index == 0 || (server.acceptingStopped.load(ordering: .acquiring) && !inbox.hasAdoptions)
+    }
+
     // MARK: Timing
 
     private func nextTimeout() -> Int32 {
@@ -840,12 +980,21 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: Heartbeat, limits and idle connections
 
+    /// Loop 0 beats, and only when every other loop has turned since its last beat, so that the heartbeat still
+    /// means that all loops turn. The other loops wake at least twice per interval to show that they do.
     private func beatIfDue() {
         guard let heartbeat = configuration.heartbeat else { return }
         let now = ContinuousClock.now
         if let heartbeatAt, now < heartbeatAt { return }
-        heartbeat.beat()
+        guard index == 0 else {
+            heartbeatAt = now + heartbeat.interval / 2
+            return
+        }
         heartbeatAt = now + heartbeat.interval
+        let turns = server.loopTurns.map { $0.value.load(ordering: .relaxed) }
+        let allTurned = turns.indices.allSatisfy { $0 == index || turns[$0] != turnsAtLastBeat[$0] }
+        turnsAtLastBeat = turns
+        if allTurned { heartbeat.beat() }
     }
 
     private func refreshLimits() {
@@ -933,12 +1082,12 @@ final class EventLoop: @unchecked Sendable {
             }
             // Counts closed connections whose last request is still running too, so a client that connects,
             // queues slow requests and leaves, over and over, cannot pile up unbounded work.
-            let ofThisUID = connectionsPerUID[peer.uid, default: 0]
-            guard connections.count < limits.maxConnections, ofThisUID < limits.maxConnectionsPerUID else {
-                let perUID = connections.count < limits.maxConnections
+            let admission = server.admitConnection(uid: peer.uid, limits: limits)
+            guard admission.admitted else {
+                let perUID = admission.total < limits.maxConnections
                 refuse(fd, RelydError(.tooManyConnections, perUID
-                    ? "uid \(peer.uid) already has \(ofThisUID) connections open, the most allowed"
-                    : "the daemon already serves \(connections.count) connections, the most allowed"))
+                    ? "uid \(peer.uid) already has \(admission.ofThisUID) connections open, the most allowed"
+                    : "the daemon already serves \(admission.total) connections, the most allowed"))
                 if lingeringRefusals.count < Self.maxLingeringRefusals {
                     Syscall.shutdownWrite(fd)
                     lingeringRefusals.append((fd, ContinuousClock.now + Self.refusalLinger))
@@ -953,33 +1102,48 @@ final class EventLoop: @unchecked Sendable {
                            : ("conn.max", "\(limits.maxConnections)"))
                 continue
             }
-            let id = nextID
-            nextID += 1
-            do {
-                try Syscall.epollControl(epfd, .add, fd, events: Syscall.epollIn, token: id)
-            } catch {
-                Syscall.close(fd)
-                logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
-                continue
-            }
-            let connectionLogger = logger.with(
-                ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
-            let connection = Connection(
-                id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
-                logger: connectionLogger)
-            connections[id] = connection
-            connectionsPerUID[peer.uid, default: 0] += 1
-            openConnections += 1
-            statistics.acceptedConnections += 1
-            connection.task = Task(executorPreference: server.inbox) {
-                [handler = server.handler, inbox = server.inbox, shared = connection.shared,
-                 maxOutboxBytes = configuration.maxOutboxBytes,
-                 maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
-                await Self.serve(
-                    shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
-                    maxOutboxBytes: maxOutboxBytes, maxPipelined: maxPipelined)
-            }
-            connectionLogger.debug("connection accepted")
+            let adoption = LoopInbox.Adoption(fd: fd, peer: peer)
+            let target = nextLoop
+            nextLoop = (nextLoop + 1) % server.inboxes.count
+            if target == index || !server.inboxes[target].handOff(adoption) { adopt(adoption) }
+        }
+    }
+
+    /// Starts serving a connection the limits admitted: registers it and starts its task, on this loop.
+    private func adopt(_ adoption: LoopInbox.Adoption) {
+        let (fd, peer) = (adoption.fd, adoption.peer)
+        let id = nextID
+        nextID += UInt64(server.inboxes.count)
+        do {
+            try Syscall.epollControl(epfd, .add, fd, events: Syscall.epollIn, token: id)
+        } catch {
+            Syscall.close(fd)
+            server.releaseConnection(uid: peer.uid)
+            logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
+            return
+        }
+        let connectionLogger = logger.with(
+            ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
+        let connection = Connection(
+            id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
+            logger: connectionLogger)
+        connections[id] = connection
+        openConnections += 1
+        statistics.acceptedConnections += 1
+        connection.task = Task(executorPreference: inbox) {
+            [handler = server.handler, inbox, shared = connection.shared,
+             maxOutboxBytes = configuration.maxOutboxBytes,
+             maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
+            await Self.serve(
+                shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
+                maxOutboxBytes: maxOutboxBytes, maxPipelined: maxPipelined)
+        }
+        connectionLogger.debug("connection accepted")
+        if stopDeadline != nil {
+            // Accepted before the stop, handed over after it: served like the others, nothing more is read.
+            connection.readingStopped = true
+            connection.shared.finishInputs()
+            service(connection)
         }
     }
 
@@ -1067,6 +1231,7 @@ final class EventLoop: @unchecked Sendable {
         if let deadline = news.stopDeadline, stopDeadline == nil {
             beginStopping(deadline: deadline)
         }
+        for adoption in news.adoptions { adopt(adoption) }
         for id in news.dirty {
             if let connection = connections[id] { service(connection) }
         }
@@ -1137,8 +1302,7 @@ final class EventLoop: @unchecked Sendable {
             close(connection, reason: "finished")
         }
         if !connection.descriptorOpen, taskDone, connections.removeValue(forKey: connection.id) != nil {
-            connectionsPerUID[connection.peer.uid, default: 1] -= 1
-            if connectionsPerUID[connection.peer.uid] == 0 { connectionsPerUID[connection.peer.uid] = nil }
+            server.releaseConnection(uid: connection.peer.uid)
         }
     }
 
@@ -1214,6 +1378,11 @@ final class EventLoop: @unchecked Sendable {
                 Syscall.unlinkIfUnchanged(configuration.socketPath, identity: listenerIdentity)
             }
         }
+        if index == 0 {
+            // The other loops may end once they have no connection: none will be handed to them any more.
+            server.acceptingStopped.store(true, ordering: .releasing)
+            for other in server.inboxes where other !== inbox { other.wake() }
+        }
         for connection in Array(connections.values) {
             if connection.descriptorOpen, !connection.readingStopped {
                 connection.readingStopped = true
@@ -1225,19 +1394,24 @@ final class EventLoop: @unchecked Sendable {
 
     private func shutDown() {
         if stopDeadline == nil {
-            // The loop failed on its own: still release the listener and socket file.
-            beginStopping(deadline: ContinuousClock.now)
+            // The loop failed on its own: still release the listener and socket file, and stop the other loops.
+            let now = ContinuousClock.now
+            beginStopping(deadline: now)
+            for other in server.inboxes where other !== inbox { other.requestStop(deadline: now) }
         }
         for connection in connections.values {
             connection.task?.cancel()
             close(connection, reason: "server stopped")
+            server.releaseConnection(uid: connection.peer.uid)
         }
         connections = [:]
-        connectionsPerUID = [:]
         for refusal in lingeringRefusals { Syscall.close(refusal.fd) }
         lingeringRefusals = []
         publishStatistics()
-        inbox.detach()
+        for unserved in inbox.detach() {
+            Syscall.close(unserved.fd)
+            server.releaseConnection(uid: unserved.peer.uid)
+        }
         Syscall.close(wakeFD)
         Syscall.close(epfd)
         server.loopDidExit()
@@ -1247,6 +1421,6 @@ final class EventLoop: @unchecked Sendable {
         statistics.openConnections = openConnections
         statistics.trackedConnections = connections.count
         let snapshot = statistics
-        server.statisticsState.withLock { $0 = snapshot }
+        server.statisticsState.withLock { $0[index] = snapshot }
     }
 }
