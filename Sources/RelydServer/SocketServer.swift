@@ -364,7 +364,8 @@ public final class SocketServer: Sendable {
         }
         logger.info(
             "control socket listening", ("socket.path", configuration.socketPath),
-            ("socket.adopted", adoptedDescriptor == nil ? "false" : "true"))
+            ("socket.adopted", adoptedDescriptor == nil ? "false" : "true"),
+            ("socket.event_loops", String(inboxes.count)))
     }
 
     /// Stops accepting, lets queued requests finish and their responses flush for at most `drainTimeout`, then
