@@ -74,8 +74,8 @@ fileprivate final class Node {
     /// The JSON value of `value` when it is one this encoder writes directly, nil when it encodes itself through
     /// containers. Throws ``ResponseEncoder/Unsupported`` for the types Foundation writes its own way (`Date`,
     /// `Data`, `URL`, `Decimal`, 128-bit integers): its output is the reference, so let it write them. Fractions and
-    /// the other integer widths encode themselves through a container's overload for their type, which throws the
-    /// same (a conformance test for `BinaryInteger` here cost more than the rest of encoding a `health` result).
+    /// the other integer widths end in `SingleValueContainer`'s overload for their type, which throws the same (a
+    /// conformance test for `BinaryInteger` here cost more than the rest of encoding a `health` result).
     static func leaf<T: Encodable>(_ value: T) throws -> JSONValue? {
         if T.self == String.self { return .string(value as! String) }
         if T.self == JSONValue.self { return (value as! JSONValue) }
@@ -243,7 +243,8 @@ private struct TreeEncoder: Encoder {
 }
 
 /// Members of the leaf types have their own overloads, called by synthesized `encode(to:)` without going through
-/// the generic path; the rest of the overloads fall back to it.
+/// the generic path; the rest of the overloads fall back to it, and other numbers end in `SingleValueContainer`'s
+/// overloads, which refuse them.
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: Node
     let codingPath: [any CodingKey]
@@ -264,15 +265,6 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Int32, forKey key: Key) throws {
         node.setMember(key.stringValue, .value(.integer(Int64(value))))
     }
-    mutating func encode(_ value: Double, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Float, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         if let leaf = try Node.leaf(value) {
@@ -328,15 +320,6 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Int) throws { node.appendElement(.value(.integer(Int64(value)))) }
     mutating func encode(_ value: Int32) throws { node.appendElement(.value(.integer(Int64(value)))) }
     mutating func encode(_ value: Int64) throws { node.appendElement(.value(.integer(value))) }
-    mutating func encode(_ value: Double) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Float) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Int8) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: Int16) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt8) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt16) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt32) throws { throw ResponseEncoder.Unsupported() }
-    mutating func encode(_ value: UInt64) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         if let leaf = try Node.leaf(value) {
