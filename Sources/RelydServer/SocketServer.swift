@@ -222,8 +222,8 @@ public final class SocketServer: Sendable {
     let adoptedDescriptor: Int32?
     /// One per event loop; the first loop accepts.
     let inboxes: [LoopInbox]
-    /// Each loop's counters, merged by ``statistics``.
-    let statisticsState: Locked<[Statistics]>
+    /// Each loop's counters, merged by ``statistics``; one lock each, since every loop publishes every turn.
+    let statisticsState: [Locked<Statistics>]
     /// Connections tracked by all loops, for the connection limits.
     let connectionCounts = Locked(ConnectionCounts())
     /// Set once the accepting loop accepts no more, so that the other loops may end when they have no connection.
@@ -263,10 +263,10 @@ public final class SocketServer: Sendable {
         (inboxes, statisticsState, loopTurns) = Self.loopState(count: configuration.eventLoops)
     }
 
-    private static func loopState(count: Int) -> ([LoopInbox], Locked<[Statistics]>, [TurnCounter]) {
-        let loops = max(1, count)
-        return ((0..<loops).map { _ in LoopInbox() }, Locked(Array(repeating: Statistics(), count: loops)),
-                (0..<loops).map { _ in TurnCounter() })
+    private static func loopState(count: Int) -> ([LoopInbox], [Locked<Statistics>], [TurnCounter]) {
+        let loops = 0..<max(1, count)
+        return (loops.map { _ in LoopInbox() }, loops.map { _ in Locked(Statistics()) },
+                loops.map { _ in TurnCounter() })
     }
 
     /// A server that serves an inherited, already-listening Unix stream socket (systemd socket activation).
@@ -480,7 +480,7 @@ public final class SocketServer: Sendable {
         var idleClosedConnections = 0
     }
 
-    var statistics: Statistics { statisticsState.withLock { Statistics(merging: $0) } }
+    var statistics: Statistics { Statistics(merging: statisticsState.map { $0.withLock { $0 } }) }
 }
 
 extension SocketServer.Statistics {
@@ -1422,6 +1422,6 @@ final class EventLoop: @unchecked Sendable {
         statistics.openConnections = openConnections
         statistics.trackedConnections = connections.count
         let snapshot = statistics
-        server.statisticsState.withLock { $0[index] = snapshot }
+        server.statisticsState[index].withLock { $0 = snapshot }
     }
 }
