@@ -42,13 +42,13 @@ public struct Dispatcher: Sendable {
         guard !handler.changesSites || policy.allowsChangingSites(peer) else {
             return refuse(peer, command: handler.commandName, id: request.id)
         }
-        let started = ContinuousClock.now
+        // Timing and formatting the duration cost more than a health command: only when debug lines are written.
+        let started = context.logger.isEnabled(.debug) ? ContinuousClock.now : nil
         let statistics = context.commandStatistics
         do {
             let response = try await handler.respond(to: request, context: context)
             statistics.record(handler.commandName, failed: false)
-            // Formatting the duration costs more than a health command: only when debug lines are written.
-            if context.logger.isEnabled(.debug) {
+            if let started {
                 context.logger.debug("command served", ("request.command", request.command),
                                      ("duration.ms", Self.milliseconds(since: started)))
             }

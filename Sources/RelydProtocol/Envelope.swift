@@ -18,7 +18,8 @@ public struct RequestEnvelope: Sendable {
     /// - Throws: ``RequestEnvelope/Failure`` carrying the error and, when it could be read, the request id so the
     ///   error response can still be matched by the client.
     public init(parsing line: [UInt8]) throws(Failure) {
-        guard String(validating: line, as: UTF8.self) != nil else {
+        // Most lines are ASCII, which needs no decoding to be valid UTF-8.
+        guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
             throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
         }
         let value: JSONValue
@@ -76,6 +77,9 @@ public struct RequestEnvelope: Sendable {
         do {
             // No members to read: a JSONDecoder (two, when `params` is absent) cost about a sixth of a request.
             if params.isEmpty { return try P(from: EmptyObjectDecoder()) }
+            // The common case from the members already parsed; anything unusual, errors included, goes on to
+            // JSONDecoder, which stays the reference.
+            if let parameters = try? ParsedValueDecoder.decode(P.self, from: .object(params)) { return parameters }
             // Decoded from the received line rather than from `params` re-encoded: encoding cost more than all
             // the rest of a `health` request. The line passed `JSONParser` already, so it is one valid object.
             return try JSONDecoder().decode(ParametersMember<P>.self, from: Data(line)).parameters

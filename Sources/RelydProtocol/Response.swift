@@ -61,12 +61,12 @@ public enum ResponseWriter {
             ?? Array(#"{"data":{"error":"internal_error","error_description":"internal error"},"id":null,"status":"error"}"#.utf8) + [0x0A]
     }
 
-    private static func line(_ value: some Encodable) throws -> [UInt8] {
+    private static func line<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
         var bytes: [UInt8]
         do {
-            bytes = try ResponseEncoder.encode(value)
+            bytes = try ResponseEncoder.encodeEnvelope(envelope)
         } catch is ResponseEncoder.Unsupported {
-            bytes = Array(try encoder.encode(value))
+            bytes = Array(try encoder.encode(envelope))
         }
         bytes.append(0x0A)
         return bytes

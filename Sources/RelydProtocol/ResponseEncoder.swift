@@ -13,41 +13,88 @@ import Foundation
 enum ResponseEncoder {
     struct Unsupported: Error {}
 
-    static func encode(_ value: some Encodable) throws -> [UInt8] {
+    /// Appends the encoding of `value` to `output`; on ``Unsupported`` `output` may hold part of it.
+    static func encode(_ value: some Encodable, into output: inout [UInt8]) throws {
         let root = Node()
         try root.store(value, codingPath: [])
+        try root.write(to: &output)
+    }
+
+    /// The bytes of a ``ResponseEnvelope``, written around its payload: its keys are fixed and already sorted.
+    static func encodeEnvelope<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
-        try root.write(to: &output)
+        output.append(contentsOf: #"{"data":"#.utf8)
+        try encode(envelope.data, into: &output)
+        output.append(contentsOf: #","id":"#.utf8)
+        switch envelope.id {
+        case nil: output.append(contentsOf: "null".utf8)
+        case .string(let id)?: Node.writeString(id, to: &output)
+        case .integer(let id)?: Node.writeInteger(id, to: &output)
+        case .number?: throw Unsupported()
+        }
+        output.append(contentsOf: #","status":"#.utf8)
+        Node.writeString(envelope.status.rawValue, to: &output)
+        output.append(UInt8(ascii: "}"))
         return output
     }
 }
 
+/// A member or element: scalars stay inline, so that most members cost no allocation of their own.
+private enum Child {
+    case value(JSONValue)
+    case node(Node)
+
+    func write(to output: inout [UInt8]) throws {
+        switch self {
+        case .value(let value): try Node.write(value, to: &output)
+        case .node(let node): try node.write(to: &output)
+        }
+    }
+}
+
 /// One value being built. A class, because containers handed out by `Encoder` write into it after they return.
-private final class Node {
+fileprivate final class Node {
     enum Content {
         case unset
-        case scalar(JSONValue)
-        case object([String: Node])
-        case array([Node])
+        case value(JSONValue)
+        /// In the order encoded; a key encoded twice keeps its last value, as Foundation's dictionary does.
+        case object([(key: String, child: Child)])
+        case array([Child])
     }
 
     var content = Content.unset
 
-    func store<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
-        switch value {
-        case let string as String: content = .scalar(.string(string))
-        case let bool as Bool: content = .scalar(.bool(bool))
-        case let integer as Int: content = .scalar(.integer(Int64(integer)))
-        case let integer as Int64: content = .scalar(.integer(integer))
-        case let integer as Int32: content = .scalar(.integer(Int64(integer)))
-        case is Double, is Float, is any BinaryInteger, is Date, is Data, is URL, is Decimal:
-            // Fractions, other integer widths and the types JSONEncoder encodes its own way: its output is the
-            // reference, so let it write them.
-            throw ResponseEncoder.Unsupported()
-        default:
-            try value.encode(to: TreeEncoder(node: self, codingPath: codingPath))
+    /// Stores `value`. The common leaf types are recognised by type identity rather than by dynamic casts, which
+    /// cost more than the rest of encoding a small response. `codingPath` is built only for a nested encoder.
+    func store<T: Encodable>(_ value: T, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        if let leaf = try Self.leaf(value) {
+            content = .value(leaf)
+        } else {
+            try value.encode(to: TreeEncoder(node: self, codingPath: codingPath()))
         }
+    }
+
+    /// The JSON value of `value` when it is one this encoder writes directly, nil when it encodes itself through
+    /// containers. Throws ``ResponseEncoder/Unsupported`` for the types Foundation writes its own way (`Date`,
+    /// `Data`, `URL`, `Decimal`, 128-bit integers): its output is the reference, so let it write them. Fractions and
+    /// the other integer widths end in `SingleValueContainer`'s overload for their type, which throws the same (a
+    /// conformance test for `BinaryInteger` here cost more than the rest of encoding a `health` result).
+    static func leaf<T: Encodable>(_ value: T) throws -> JSONValue? {
+        if T.self == String.self { return .string(value as! String) }
+        if T.self == JSONValue.self { return (value as! JSONValue) }
+        if T.self == [String: JSONValue].self { return .object(value as! [String: JSONValue]) }
+        if T.self == [String].self { return .array((value as! [String]).map(JSONValue.string)) }
+        if T.self == Int.self { return .integer(Int64(value as! Int)) }
+        if T.self == Bool.self { return .bool(value as! Bool) }
+        if T.self == Int64.self { return .integer(value as! Int64) }
+        if T.self == Int32.self { return .integer(Int64(value as! Int32)) }
+        if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self
+            || T.self == Int128.self || T.self == UInt128.self
+        {
+            throw ResponseEncoder.Unsupported()
+        }
+        return nil
     }
 
     func write(to output: inout [UInt8]) throws {
@@ -55,15 +102,22 @@ private final class Node {
         case .unset:
             // An encode(to:) that wrote nothing; Foundation writes `{}` for it.
             output.append(contentsOf: "{}".utf8)
-        case .scalar(let value):
+        case .value(let value):
             try Self.write(value, to: &output)
         case .object(let members):
+            // Sorted by key; among equal keys the last one encoded wins.
+            let order = members.indices.sorted {
+                members[$0].key < members[$1].key || (members[$0].key == members[$1].key && $0 < $1)
+            }
             output.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(key, to: &output)
+            var first = true
+            for (position, index) in order.enumerated() {
+                if position + 1 < order.count, members[order[position + 1]].key == members[index].key { continue }
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
+                Self.writeString(members[index].key, to: &output)
                 output.append(UInt8(ascii: ":"))
-                try members[key]?.write(to: &output)
+                try members[index].child.write(to: &output)
             }
             output.append(UInt8(ascii: "}"))
         case .array(let elements):
@@ -76,52 +130,98 @@ private final class Node {
         }
     }
 
-    private static func write(_ value: JSONValue, to output: inout [UInt8]) throws {
+    static func write(_ value: JSONValue, to output: inout [UInt8]) throws {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let bool): output.append(contentsOf: (bool ? "true" : "false").utf8)
-        case .integer(let integer): output.append(contentsOf: String(integer).utf8)
+        case .integer(let integer): writeInteger(integer, to: &output)
         case .string(let string): writeString(string, to: &output)
-        case .number, .array, .object: throw ResponseEncoder.Unsupported()
+        case .number: throw ResponseEncoder.Unsupported()
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                try write(element, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            output.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                if let member = members[key] { try write(member, to: &output) }
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Decimal digits without building a `String`.
+    static func writeInteger(_ integer: Int64, to output: inout [UInt8]) {
+        if integer < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = integer.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            output.append(contentsOf: buffer[(20 - count)...])
         }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A JSON string as Foundation writes it: `"` and `\` escaped, control characters as `\b \f \n \r \t` or
-    /// `\u00xx`, everything else (slashes and non-ASCII included) as is.
-    private static func writeString(_ string: String, to output: inout [UInt8]) {
+    /// `\u00xx`, everything else (slashes and non-ASCII included) as is. Runs without escapes are copied whole.
+    static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0x0F)])
-            default: output.append(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            var runStart = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                writeEscape(byte, to: &output)
+                runStart = index + 1
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
     }
 
-    func setMember(_ key: String, _ node: Node) {
+    private static func writeEscape(_ byte: UInt8, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\\"))
+        switch byte {
+        case 0x08: output.append(UInt8(ascii: "b"))
+        case 0x0C: output.append(UInt8(ascii: "f"))
+        case 0x0A: output.append(UInt8(ascii: "n"))
+        case 0x0D: output.append(UInt8(ascii: "r"))
+        case 0x09: output.append(UInt8(ascii: "t"))
+        case 0x00..<0x20:
+            output.append(contentsOf: "u00".utf8)
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0x0F)])
+        default: output.append(byte)  // `"` and `\`
+        }
+    }
+
+    func setMember(_ key: String, _ child: Child) {
         guard case .object(var members) = content else { return }
         content = .unset  // keeps `members` uniquely referenced while it changes
-        members[key] = node
+        members.append((key, child))
         content = .object(members)
     }
 
-    func appendElement(_ node: Node) {
+    func appendElement(_ child: Child) {
         guard case .array(var elements) = content else { return }
         content = .unset
-        elements.append(node)
+        elements.append(child)
         content = .array(elements)
     }
 }
@@ -132,7 +232,7 @@ private struct TreeEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .object = node.content {} else { node.content = .object([:]) }
+        if case .object = node.content {} else { node.content = .object([]) }
         return KeyedEncodingContainer(KeyedContainer<Key>(node: node, codingPath: codingPath))
     }
 
@@ -146,42 +246,60 @@ private struct TreeEncoder: Encoder {
     }
 }
 
+/// Members of the leaf types have their own overloads, called by synthesized `encode(to:)` without going through
+/// the generic path; the rest of the overloads fall back to it, and other numbers end in `SingleValueContainer`'s
+/// overloads, which refuse them.
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: Node
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil(forKey key: Key) throws {
-        let child = Node()
-        child.content = .scalar(.null)
-        node.setMember(key.stringValue, child)
+    mutating func encodeNil(forKey key: Key) throws { node.setMember(key.stringValue, .value(.null)) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.string(value)))
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.bool(value)))
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.integer(Int64(value))))
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.integer(value)))
+    }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        node.setMember(key.stringValue, .value(.integer(Int64(value))))
     }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        if let leaf = try Node.leaf(value) {
+            node.setMember(key.stringValue, .value(leaf))
+            return
+        }
         let child = Node()
         try child.store(value, codingPath: codingPath + [key])
-        node.setMember(key.stringValue, child)
+        node.setMember(key.stringValue, .node(child))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey>
     {
-        let child = Node()
-        node.setMember(key.stringValue, child)
-        return TreeEncoder(node: child, codingPath: codingPath + [key]).container(keyedBy: keyType)
+        TreeEncoder(node: nested(key), codingPath: codingPath + [key]).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let child = Node()
-        node.setMember(key.stringValue, child)
-        return TreeEncoder(node: child, codingPath: codingPath + [key]).unkeyedContainer()
+        TreeEncoder(node: nested(key), codingPath: codingPath + [key]).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
+        TreeEncoder(node: nested(key), codingPath: codingPath + [key])
+    }
+
+    private func nested(_ key: Key) -> Node {
         let child = Node()
-        node.setMember(key.stringValue, child)
-        return TreeEncoder(node: child, codingPath: codingPath + [key])
+        node.setMember(key.stringValue, .node(child))
+        return child
     }
 }
 
@@ -196,14 +314,23 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     private func appended() -> Node {
         let child = Node()
-        node.appendElement(child)
+        node.appendElement(.node(child))
         return child
     }
 
-    mutating func encodeNil() throws { appended().content = .scalar(.null) }
+    mutating func encodeNil() throws { node.appendElement(.value(.null)) }
+    mutating func encode(_ value: String) throws { node.appendElement(.value(.string(value))) }
+    mutating func encode(_ value: Bool) throws { node.appendElement(.value(.bool(value))) }
+    mutating func encode(_ value: Int) throws { node.appendElement(.value(.integer(Int64(value)))) }
+    mutating func encode(_ value: Int32) throws { node.appendElement(.value(.integer(Int64(value)))) }
+    mutating func encode(_ value: Int64) throws { node.appendElement(.value(.integer(value))) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try appended().store(value, codingPath: codingPath)
+        if let leaf = try Node.leaf(value) {
+            node.appendElement(.value(leaf))
+        } else {
+            try appended().store(value, codingPath: codingPath)
+        }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
@@ -223,7 +350,21 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
     let node: Node
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { node.content = .scalar(.null) }
+    mutating func encodeNil() throws { node.content = .value(.null) }
+    mutating func encode(_ value: String) throws { node.content = .value(.string(value)) }
+    mutating func encode(_ value: Bool) throws { node.content = .value(.bool(value)) }
+    mutating func encode(_ value: Int) throws { node.content = .value(.integer(Int64(value))) }
+    mutating func encode(_ value: Int32) throws { node.content = .value(.integer(Int64(value))) }
+    mutating func encode(_ value: Int64) throws { node.content = .value(.integer(value)) }
+    mutating func encode(_ value: Double) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Float) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: Int16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt8) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt16) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt32) throws { throw ResponseEncoder.Unsupported() }
+    mutating func encode(_ value: UInt64) throws { throw ResponseEncoder.Unsupported() }
 
     mutating func encode<T: Encodable>(_ value: T) throws { try node.store(value, codingPath: codingPath) }
 }

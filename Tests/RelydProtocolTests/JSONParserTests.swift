@@ -41,6 +41,18 @@ import Testing
                                                                                 "aéb": .string("x")]))
     }
 
+    /// Strings keep their non-ASCII text, before and after escapes, and bytes that are not UTF-8 are refused
+    /// wherever they stand in a string.
+    @Test func stringUTF8_isValidatedRunByRun() {
+        #expect(parse("[\"ab\\ncdé\\tf\", \"\u{1F600}\"]") == .array([.string("ab\ncdé\tf"), .string("😀")]))
+        let invalidStrings: [[UInt8]] = [
+            [0x22, 0xFF, 0x22], [0x22, 0x61, 0x5C, 0x6E, 0xC3, 0x22], [0x22, 0xC3, 0x28, 0x5C, 0x6E, 0x22],
+        ]
+        for invalid in invalidStrings {
+            #expect((try? JSONParser.parse(invalid)) == nil)
+        }
+    }
+
     /// A member name given twice is refused, even when written with an escape.
     @Test func duplicateMemberNames_areRefused() {
         #expect(parse(#"{"a":1,"a":2}"#) == nil)
