@@ -45,7 +45,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 /// - A pending authorization or token binding is live while `now < expiresAt` and expired from `expiresAt` on.
 /// - Inserting a pending authorization or token binding for a site that does not exist throws `.io`.
 /// - After `close()`, every call throws `.io`.
-/// - Methods are safe to call concurrently from any task; blocking I/O never runs on the Swift cooperative pool.
+/// - Methods are safe to call concurrently from any task. Work that may block for long (an fsync, a network round
+///   trip, a whole-table read) never runs on the caller's thread, which may be an event loop serving other
+///   connections; a backend may run a brief step (one row, no fsync) there when that is cheaper than two hand-offs.
 public protocol SiteStore: Sendable {
     func insertSite(_ site: Site) async throws(StoreError)
     /// Replaces the stored site with the same id; returns false when there is none.
