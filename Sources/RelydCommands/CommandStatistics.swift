@@ -1,8 +1,10 @@
 import RelydBasics
+import Synchronization
 
 /// Requests and errors per command since start, counted by the dispatcher for the `stats` command.
 ///
-/// Only known command names are counted, so a client cannot grow the table with made-up names.
+/// Only the command table's names are counted, so a client cannot grow the table with made-up names. The table is
+/// fixed at start and its counters are atomics: counting takes no lock on the path of every request.
 public final class CommandStatistics: Sendable {
     /// One command's counters.
     public struct Counts: Sendable, Equatable {
@@ -15,18 +17,33 @@ public final class CommandStatistics: Sendable {
         }
     }
 
-    private let counts = Locked<[String: Counts]>([:])
+    private final class Counters: Sendable {
+        let requests = Atomic<Int>(0)
+        let errors = Atomic<Int>(0)
+    }
 
-    public init() {}
+    private let counters: [String: Counters]
+
+    public init() {
+        counters = Dictionary(uniqueKeysWithValues: CommandTable.byName.keys.map { ($0, Counters()) })
+    }
 
     /// Counts one request of `command`, failed or not.
     public func record(_ command: String, failed: Bool) {
-        counts.withLock { table in
-            table[command, default: Counts()].requests += 1
-            if failed { table[command, default: Counts()].errors += 1 }
-        }
+        guard let counter = counters[command] else { return }
+        counter.requests.wrappingAdd(1, ordering: .relaxed)
+        if failed { counter.errors.wrappingAdd(1, ordering: .releasing) }
     }
 
-    /// The counters of every command that has been asked for at least once.
-    public var snapshot: [String: Counts] { counts.withLock { $0 } }
+    /// The counters of every command that has been asked for at least once. Errors are read first, so that a
+    /// request counted meanwhile can never show more errors than requests.
+    public var snapshot: [String: Counts] {
+        var counts: [String: Counts] = [:]
+        for (command, counter) in counters {
+            let errors = counter.errors.load(ordering: .acquiring)
+            let requests = counter.requests.load(ordering: .relaxed)
+            if requests > 0 { counts[command] = Counts(requests: requests, errors: errors) }
+        }
+        return counts
+    }
 }

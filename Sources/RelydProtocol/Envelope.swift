@@ -22,35 +22,47 @@ public struct RequestEnvelope: Sendable {
         guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
             throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
         }
-        let value: JSONValue
+        let parsed: [(name: String, value: JSONValue)]?
         do {
-            value = try JSONParser.parse(line)
+            parsed = try JSONParser.parseMembers(line)
         } catch {
             throw Failure(id: nil, error: RelydError(.invalidJSON, "the request line is not valid JSON"))
         }
-        guard case .object(let members) = value else {
+        guard let members = parsed else {
             throw Failure(id: nil, error: RelydError(.invalidRequest, "a request must be a JSON object"))
         }
+        var rawID: JSONValue?
+        var rawCommand: JSONValue?
+        var rawParams: JSONValue?
+        var unknown: String?
+        for member in members {
+            switch member.name {
+            case "id": rawID = member.value
+            case "command": rawCommand = member.value
+            case "params": rawParams = member.value
+            default: unknown = unknown ?? member.name
+            }
+        }
         var id: RequestID?
-        if let rawID = members["id"], rawID != .null {
+        if let rawID, rawID != .null {
             guard let parsed = RequestID(rawID) else {
                 throw Failure(id: nil, error: RelydError(.invalidRequest, "'id' must be a string or a number"))
             }
             id = parsed
         }
-        guard let rawCommand = members["command"], rawCommand != .null else {
+        guard let rawCommand, rawCommand != .null else {
             throw Failure(id: id, error: RelydError(.missingCommand, "the request has no 'command'"))
         }
         guard case .string(let command) = rawCommand else {
             throw Failure(id: id, error: RelydError(.invalidRequest, "'command' must be a string"))
         }
         var params: [String: JSONValue] = [:]
-        switch members["params"] {
+        switch rawParams {
         case nil, .null?: break
         case .object(let object)?: params = object
         default: throw Failure(id: id, error: RelydError(.invalidRequest, "'params' must be an object"))
         }
-        if let unknown = members.keys.first(where: { !["id", "command", "params"].contains($0) }) {
+        if let unknown {
             throw Failure(id: id, error: RelydError(.invalidRequest, "unknown request member '\(unknown)'"))
         }
         self.id = id

@@ -37,6 +37,37 @@ public struct JSONParser {
         return object
     }
 
+    /// Parses `bytes` as exactly one JSON value, held to the same grammar as ``parse(_:)``; when it is an object,
+    /// returns its members in the order received, nil otherwise. For a request envelope, whose few members are read
+    /// once each: building and hashing a dictionary for them cost more than parsing them.
+    public static func parseMembers(_ bytes: [UInt8]) throws(Failure) -> [(name: String, value: JSONValue)]? {
+        var parser = JSONParser(bytes: bytes)
+        parser.skipWhitespace()
+        var members: [(name: String, value: JSONValue)]?
+        if parser.current == UInt8(ascii: "{") {
+            var list: [(name: String, value: JSONValue)] = []
+            // Names compared one by one while there are few; a set once there are many, so that a long line
+            // of members costs no quadratic time.
+            var names = Set<String>()
+            try parser.parseMembers { name, value in
+                if list.count >= 8 {
+                    if names.isEmpty { names = Set(list.map(\.name)) }
+                    guard names.insert(name).inserted else { return false }
+                } else if list.contains(where: { $0.name == name }) {
+                    return false
+                }
+                list.append((name, value))
+                return true
+            }
+            members = list
+        } else {
+            _ = try parser.parseValue()
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.failure("unexpected data after the value") }
+        return members
+    }
+
     private init(bytes: [UInt8]) {
         self.bytes = bytes
     }
@@ -80,12 +111,18 @@ public struct JSONParser {
     }
 
     private mutating func parseObject() throws(Failure) -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        try parseMembers { name, value in members.updateValue(value, forKey: name) == nil }
+        return .object(members)
+    }
+
+    /// Parses an object, handing each member to `add`, which returns false for a name it already had.
+    private mutating func parseMembers(_ add: (String, JSONValue) -> Bool) throws(Failure) {
         try enter()
         defer { depth -= 1 }
-        var members: [String: JSONValue] = [:]
         if current == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return
         }
         while true {
             guard current == UInt8(ascii: "\"") else { throw failure("expected a member name") }
@@ -95,9 +132,7 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            guard members.updateValue(value, forKey: name) == nil else {
-                throw failure("duplicate member name")
-            }
+            guard add(name, value) else { throw failure("duplicate member name") }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ",")?:
@@ -105,7 +140,7 @@ public struct JSONParser {
                 skipWhitespace()
             case UInt8(ascii: "}")?:
                 index += 1
-                return .object(members)
+                return
             default:
                 throw failure("expected ',' or '}'")
             }

@@ -20,6 +20,13 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     }
 }
 
+extension ErrorBody: JSONObjectWritable {
+    public func writeMembers(to object: inout JSONObjectWriter) {
+        object.member("error", error)
+        object.member("error_description", errorDescription)
+    }
+}
+
 /// A response line: `{"id": …, "status": "ok", "data": {…}}` or `{"id": …, "status": "error", "data": {error…}}`.
 ///
 /// `id` is the request's id, or null when the request had none or could not be read far enough to find it.
@@ -61,10 +68,27 @@ public enum ResponseWriter {
             ?? Array(#"{"data":{"error":"internal_error","error_description":"internal error"},"id":null,"status":"error"}"#.utf8) + [0x0A]
     }
 
+    /// The same for a result that writes itself (see ``JSONObjectWritable``).
+    public static func success<R: JSONObjectWritable & Sendable & Decodable>(
+        id: RequestID?, _ result: R
+    ) throws -> [UInt8] {
+        try line(ResponseEnvelope(id: id, status: .ok, data: result))
+    }
+
     private static func line<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
+        try line(envelope) { try ResponseEncoder.encodeEnvelope($0) }
+    }
+
+    private static func line<Payload: JSONObjectWritable>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
+        try line(envelope) { try ResponseEncoder.encodeEnvelope($0) }
+    }
+
+    private static func line<Payload>(
+        _ envelope: ResponseEnvelope<Payload>, encode: (ResponseEnvelope<Payload>) throws -> [UInt8]
+    ) throws -> [UInt8] {
         var bytes: [UInt8]
         do {
-            bytes = try ResponseEncoder.encodeEnvelope(envelope)
+            bytes = try encode(envelope)
         } catch is ResponseEncoder.Unsupported {
             bytes = Array(try encoder.encode(envelope))
         }

@@ -22,21 +22,86 @@ enum ResponseEncoder {
 
     /// The bytes of a ``ResponseEnvelope``, written around its payload: its keys are fixed and already sorted.
     static func encodeEnvelope<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
+        try encodeEnvelope(id: envelope.id, status: envelope.status.rawValue) { output in
+            try encode(envelope.data, into: &output)
+        }
+    }
+
+    /// The same for a payload that writes itself: chosen by overload, because a dynamic cast to find out whether a
+    /// payload can cost as much as writing it.
+    static func encodeEnvelope<Payload: JSONObjectWritable>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
+        try encodeEnvelope(id: envelope.id, status: envelope.status.rawValue) { output in
+            var object = JSONObjectWriter(output: output)
+            output = []  // keeps the writer's bytes uniquely referenced
+            envelope.data.writeMembers(to: &object)
+            output = object.finish()
+        }
+    }
+
+    private static func encodeEnvelope(
+        id: RequestID?, status: String, data: (inout [UInt8]) throws -> Void
+    ) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
         output.append(contentsOf: #"{"data":"#.utf8)
-        try encode(envelope.data, into: &output)
+        try data(&output)
         output.append(contentsOf: #","id":"#.utf8)
-        switch envelope.id {
+        switch id {
         case nil: output.append(contentsOf: "null".utf8)
         case .string(let id)?: Node.writeString(id, to: &output)
         case .integer(let id)?: Node.writeInteger(id, to: &output)
         case .number?: throw Unsupported()
         }
         output.append(contentsOf: #","status":"#.utf8)
-        Node.writeString(envelope.status.rawValue, to: &output)
+        Node.writeString(status, to: &output)
         output.append(UInt8(ascii: "}"))
         return output
+    }
+}
+
+/// A response value that writes its own members, without the `Encoder` machinery's containers and boxes, which
+/// cost twice as much on the smallest requests (4.5% against 2.1% of an event loop's time on `health`). Its
+/// `Encodable` conformance stays the reference: every adopter has a test that its bytes equal `JSONEncoder`'s with
+/// `.sortedKeys`. Members of other kinds get their own `JSONObjectWriter.member` when an adopter needs them.
+public protocol JSONObjectWritable: Encodable {
+    /// Writes the members in ascending key order (as `.sortedKeys` orders them), leaving out what `encode(to:)`
+    /// leaves out.
+    func writeMembers(to object: inout JSONObjectWriter)
+}
+
+/// The members of one JSON object, written as `JSONEncoder` writes them with `.sortedKeys` and
+/// `.withoutEscapingSlashes`.
+public struct JSONObjectWriter {
+    private var output: [UInt8]
+    private var previousKey: String?
+
+    init(output: [UInt8]) {
+        self.output = output
+        self.output.append(UInt8(ascii: "{"))
+    }
+
+    /// The bytes with the object closed.
+    consuming func finish() -> [UInt8] {
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
+
+    public mutating func member(_ key: String, _ value: String) {
+        start(key)
+        Node.writeString(value, to: &output)
+    }
+
+    public mutating func member(_ key: String, _ value: Int) {
+        start(key)
+        Node.writeInteger(Int64(value), to: &output)
+    }
+
+    private mutating func start(_ key: String) {
+        assert(previousKey.map { $0 < key } ?? true, "members must be written in ascending key order")
+        if previousKey != nil { output.append(UInt8(ascii: ",")) }
+        previousKey = key
+        Node.writeString(key, to: &output)
+        output.append(UInt8(ascii: ":"))
     }
 }
 

@@ -1191,11 +1191,13 @@ final class EventLoop: @unchecked Sendable {
                     response = ResponseWriter.failure(id: nil, error)
                 }
                 if response.last != UInt8(ascii: "\n") { response.append(UInt8(ascii: "\n")) }
-                let loopHasNews = shared.state.withLock { state in
+                // Whether there is room for the next response is learnt under the same lock, which the task would
+                // otherwise take once more per request.
+                let (loopHasNews, full) = shared.state.withLock { state in
                     // At the limit the loop stopped reading this connection; it must hear that there is room again.
                     let pausedReading = state.pending >= maxPipelined
                     state.pending -= 1
-                    if state.closed { return pausedReading }
+                    if state.closed { return (pausedReading, false) }
                     var sent = 0
                     if state.unsentBytes == 0 {
                         // Nothing is queued before this response, so sending it now keeps the order. An error is left
@@ -1203,15 +1205,15 @@ final class EventLoop: @unchecked Sendable {
                         sent = (try? response.withUnsafeBytes { try Syscall.send(shared.fd, $0) }) ?? 0
                         if sent == response.count {
                             state.answeredDirectlyAt = ContinuousClock.now
-                            return pausedReading
+                            return (pausedReading, false)
                         }
                     }
                     state.outbox.append(contentsOf: response[sent...])
                     state.unsentBytes += response.count - sent
-                    return true
+                    return (true, state.unsentBytes > maxOutboxBytes)
                 }
                 if loopHasNews { inbox.markDirty(id) }
-                await shared.waitForRoom(limit: maxOutboxBytes)
+                if full { await shared.waitForRoom(limit: maxOutboxBytes) }
             }
         }
         shared.state.withLock { $0.taskDone = true }

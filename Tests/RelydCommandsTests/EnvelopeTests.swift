@@ -15,7 +15,9 @@ import Testing
     }
 
     /// Text that is not JSON gets invalid_json.
-    @Test(arguments: ["{", "not json", #"{"command": "health",}"#])
+    @Test(arguments: ["{", "not json", #"{"command": "health",}"#, #"{"command":"health","command":"health"}"#,
+                      #"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"command":"health","i":9,"a":0}"#,
+                      #"{"command":"health"} x"#])
     func invalidJSON_isRejected(line: String) async {
         #expect(await harness.send(line).errorCode == "invalid_json")
     }

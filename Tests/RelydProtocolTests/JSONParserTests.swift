@@ -60,6 +60,33 @@ import Testing
         #expect(parse(#"{"a":{"b":1},"b":{"a":1}}"#) != nil)
     }
 
+    /// The member list of a top-level object: the same grammar as `parse`, duplicates refused whether the object
+    /// has few members or many, members in the order received, nil for a value that is not an object.
+    @Test func members_followTheSameGrammar() throws {
+        /// nil when refused.
+        func members(_ text: String) -> (isObject: Bool, names: [String])? {
+            do {
+                let parsed = try JSONParser.parseMembers(Array(text.utf8))
+                return (parsed != nil, parsed?.map(\.name) ?? [])
+            } catch {
+                return nil
+            }
+        }
+        let many = (0..<20).map { #""m\#($0)":\#($0)"# }
+        let listed = try #require(try JSONParser.parseMembers(Array(#" {"b":[1],"a":{"c":null}} "#.utf8)))
+        #expect(listed.map(\.name) == ["b", "a"])
+        #expect(listed.map(\.value) == [.array([.integer(1)]), .object(["c": .null])])
+        #expect(members("{}")?.isObject == true && members("{}")?.names.isEmpty == true)
+        #expect(members("[1]")?.isObject == false)
+        #expect(members(#""x""#)?.isObject == false)
+        #expect(members("{" + many.joined(separator: ",") + "}")?.names.count == 20)
+        for text in [#"{"a":1,"\u0061":2}"#, "{" + (many + [#""m3":0"#]).joined(separator: ",") + "}",
+                     "{" + (many + [#""m19":0"#]).joined(separator: ",") + "}", #"{"a":1,}"#, #"{"a":1}}"#,
+                     #"{"a":1} 2"#, "{", "[1] 2"] {
+            #expect(members(text) == nil, "\(text)")
+        }
+    }
+
     /// Nesting is bounded so that hostile input cannot exhaust the stack.
     @Test func deepNesting_isRefused() {
         let depth = JSONParser.maximumDepth

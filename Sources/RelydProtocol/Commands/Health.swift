@@ -21,3 +21,11 @@ public enum Health: CommandDescriptor {
         }
     }
 }
+
+extension Health.Result: JSONObjectWritable {
+    public func writeMembers(to object: inout JSONObjectWriter) {
+        object.member("status", status)
+        object.member("uptime_seconds", uptimeSeconds)
+        object.member("version", version)
+    }
+}
