@@ -216,7 +216,8 @@ struct RequestRateLimiter {
 /// - A line over the connection's `requestRate` is answered `rate_limited` (`id` null) in its place, without
 ///   running it; the connection stays usable.
 /// - A connection with nothing queued, in flight or unsent for `idleTimeout` is sent one `idle_timeout` line
-///   (`id` null) and closed.
+///   (`id` null) and closed. One whose peer takes no response bytes for `idleTimeout` while some wait is closed
+///   without that line (its socket is full, and a line after a partly sent response would garble the stream).
 /// - A client that shuts down its write side still gets every response, then the server closes. A client that
 ///   disconnects with a request in flight: that handler call still finishes and its result is discarded; requests
 ///   it had queued behind it are dropped unstarted; the descriptor is closed exactly once, at once.
@@ -822,6 +823,9 @@ final class Connection {
     var descriptorOpen = true
     /// When the loop last had something to do for this connection; the idle timeout counts from here.
     var lastActiveAt = ContinuousClock.now
+    /// When the peer last took response bytes, or was seen with none waiting. A peer that takes none for the idle
+    /// timeout while responses wait is closed as idle: it holds an outbox and queued requests, and sends nothing.
+    var lastSendProgressAt = ContinuousClock.now
     var rateLimiter = RequestRateLimiter()
 
     init(
@@ -1025,16 +1029,22 @@ final class EventLoop: @unchecked Sendable {
         }
         var next = now + idleTimeout
         for connection in Array(connections.values) where connection.descriptorOpen {
-            let (busy, answeredAt) = connection.shared.state.withLock {
-                ($0.pending > 0 || $0.unsentBytes > 0, $0.answeredDirectlyAt)
+            let (pending, unsent, answeredAt) = connection.shared.state.withLock {
+                ($0.pending, $0.unsentBytes, $0.answeredDirectlyAt)
             }
-            if busy { connection.lastActiveAt = now }
+            if unsent == 0 { connection.lastSendProgressAt = now }
+            if let answeredAt { connection.lastSendProgressAt = max(connection.lastSendProgressAt, answeredAt) }
+            // Busy while it waits for the server; while it is the one not reading, the stall counts instead.
+            let stalledAt = unsent > 0 ? connection.lastSendProgressAt + idleTimeout : nil
+            if pending > 0 || unsent > 0 { connection.lastActiveAt = now }
             if let answeredAt { connection.lastActiveAt = max(connection.lastActiveAt, answeredAt) }
-            let idleAt = connection.lastActiveAt + idleTimeout
+            let idleAt = stalledAt ?? connection.lastActiveAt + idleTimeout
             if idleAt <= now {
                 statistics.idleClosedConnections += 1
-                refuse(connection.fd, RelydError(.idleTimeout, "no request for \(idleTimeout); connection closed"))
-                close(connection, reason: "idle")
+                if stalledAt == nil {
+                    refuse(connection.fd, RelydError(.idleTimeout, "no request for \(idleTimeout); connection closed"))
+                }
+                close(connection, reason: stalledAt == nil ? "idle" : "peer takes no responses")
                 service(connection)
             } else {
                 next = min(next, idleAt)
@@ -1331,6 +1341,7 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             if sent == 0 { return }  // the socket is full; EPOLLOUT will tell us when it drains
+            connection.lastSendProgressAt = ContinuousClock.now
             connection.writeOffset += sent
             connection.shared.didSend(sent, limit: configuration.maxOutboxBytes)
         }

@@ -101,6 +101,21 @@ struct ConnectionLimitsTests {
         await fixture.finish()
     }
 
+    /// A peer that asks and never reads holds an outbox and queued requests: after the idle timeout without taking
+    /// a byte it is closed (without an idle_timeout line, which would follow a partly sent response). A peer that
+    /// reads slowly but steadily stays open.
+    @Test func peerTakingNoResponses_isClosedAfterTheIdleTimeout() async throws {
+        let fixture = try ServerFixture.start {
+            $0.idleTimeout = .seconds(1)
+            $0.maxOutboxBytes = 64 * 1024
+        }
+        let stalled = try fixture.client()
+        try await onThread { try stalled.send((0..<40).map { "big-\($0)\n" }.joined()) }
+        #expect(await eventually(timeout: .seconds(10)) { fixture.server.statistics.idleClosedConnections >= 1 })
+        #expect(fixture.server.statistics.openConnections == 0)
+        await fixture.finish()
+    }
+
     /// Limits replaced while serving apply to the next connection.
     @Test func updatedLimits_applyToNewConnections() async throws {
         let fixture = try ServerFixture.start()
