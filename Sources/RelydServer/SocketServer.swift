@@ -648,6 +648,7 @@ final class LoopInbox: TaskExecutor, @unchecked Sendable {
             return
         }
         state.withLock { state in
+            guard state.wakeFD != nil else { return }  // the loop is gone: nobody would take the news
             state.dirty.append(id)
             Self.wake(&state)
         }
@@ -708,6 +709,8 @@ final class ConnectionShared: Sendable {
         var taskDone = false
         /// Response bytes produced and not yet sent: the outbox plus what the loop holds in its write buffer.
         var unsentBytes = 0
+        /// Since when `unsentBytes` has been above zero; nil while it is zero.
+        var unsentSince: ContinuousClock.Instant?
         /// The task, waiting for `unsentBytes` to fall to the limit before it answers the next request.
         var drainWaiter: CheckedContinuation<Void, Never>?
         /// When the task last sent a response itself, without waking the loop; the idle timeout counts from here too.
@@ -781,6 +784,7 @@ final class ConnectionShared: Sendable {
     func didSend(_ count: Int, limit: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.unsentBytes -= count
+            if state.unsentBytes == 0 { state.unsentSince = nil }
             guard state.unsentBytes <= limit, let waiter = state.drainWaiter else { return nil }
             state.drainWaiter = nil
             return waiter
@@ -794,6 +798,7 @@ final class ConnectionShared: Sendable {
             state.closed = true
             state.outbox = []
             state.unsentBytes = 0
+            state.unsentSince = nil
             let waiter = state.drainWaiter
             state.drainWaiter = nil
             return waiter
@@ -823,8 +828,9 @@ final class Connection {
     var descriptorOpen = true
     /// When the loop last had something to do for this connection; the idle timeout counts from here.
     var lastActiveAt = ContinuousClock.now
-    /// When the peer last took response bytes, or was seen with none waiting. A peer that takes none for the idle
-    /// timeout while responses wait is closed as idle: it holds an outbox and queued requests, and sends nothing.
+    /// When the loop last sent this peer response bytes. A peer that takes none for the idle timeout while
+    /// responses wait (see `ConnectionShared.State.unsentSince`) is closed as idle: it holds an outbox and queued
+    /// requests, and reads nothing.
     var lastSendProgressAt = ContinuousClock.now
     var rateLimiter = RequestRateLimiter()
 
@@ -1029,14 +1035,13 @@ final class EventLoop: @unchecked Sendable {
         }
         var next = now + idleTimeout
         for connection in Array(connections.values) where connection.descriptorOpen {
-            let (pending, unsent, answeredAt) = connection.shared.state.withLock {
-                ($0.pending, $0.unsentBytes, $0.answeredDirectlyAt)
+            let (pending, unsentSince, answeredAt) = connection.shared.state.withLock {
+                ($0.pending, $0.unsentSince, $0.answeredDirectlyAt)
             }
-            if unsent == 0 { connection.lastSendProgressAt = now }
-            if let answeredAt { connection.lastSendProgressAt = max(connection.lastSendProgressAt, answeredAt) }
-            // Busy while it waits for the server; while it is the one not reading, the stall counts instead.
-            let stalledAt = unsent > 0 ? connection.lastSendProgressAt + idleTimeout : nil
-            if pending > 0 || unsent > 0 { connection.lastActiveAt = now }
+            // Busy while it waits for the server; while the peer is the one not reading, the stall counts instead:
+            // from when bytes began to wait, or from the peer's last taking of some.
+            let stalledAt = unsentSince.map { max($0, connection.lastSendProgressAt) + idleTimeout }
+            if pending > 0 || unsentSince != nil { connection.lastActiveAt = now }
             if let answeredAt { connection.lastActiveAt = max(connection.lastActiveAt, answeredAt) }
             let idleAt = stalledAt ?? connection.lastActiveAt + idleTimeout
             if idleAt <= now {
@@ -1219,6 +1224,7 @@ final class EventLoop: @unchecked Sendable {
                         }
                     }
                     state.outbox.append(contentsOf: response[sent...])
+                    if state.unsentBytes == 0 { state.unsentSince = ContinuousClock.now }
                     state.unsentBytes += response.count - sent
                     return (true, state.unsentBytes > maxOutboxBytes)
                 }

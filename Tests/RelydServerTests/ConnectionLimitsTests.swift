@@ -116,6 +116,26 @@ struct ConnectionLimitsTests {
         await fixture.finish()
     }
 
+    /// A peer quiet for most of the idle timeout that then asks for a response larger than its socket buffer is
+    /// not taken for a stalled one: the stall counts from when the bytes began to wait.
+    @Test func quietPeerAskingForALargeResponse_staysOpen() async throws {
+        let fixture = try ServerFixture.start {
+            $0.idleTimeout = .seconds(1)
+            $0.maxLineBytes = 1 << 20
+        }
+        let client = try fixture.client()
+        let text = "big-" + String(repeating: "x", count: 400_000)
+        let reply = try await onThread { () throws -> String? in
+            usleep(800_000)
+            try client.send(text + "\n")
+            usleep(600_000)  // the idle check comes meanwhile, with the response partly sent
+            return echoed(try client.readLine())
+        }
+        #expect(reply == text + EchoHandler.bigPadding)
+        #expect(fixture.server.statistics.idleClosedConnections == 0)
+        await fixture.finish()
+    }
+
     /// Limits replaced while serving apply to the next connection.
     @Test func updatedLimits_applyToNewConnections() async throws {
         let fixture = try ServerFixture.start()
