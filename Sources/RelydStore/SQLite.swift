@@ -39,6 +39,10 @@ final class SQLiteConnection: SQLConnection {
     private var statements: [String: OpaquePointer] = [:]
     /// See ``onCommit(_:)``.
     private var commitHandler: ((Int) -> Void)?
+    /// How long a statement waits for a lock another connection holds; see ``withoutWaitingForLocks(_:)``.
+    private let busyTimeoutMilliseconds: Int32
+    /// Whether the last failure was `SQLITE_BUSY`: another connection (another process) held the lock.
+    private(set) var lastFailureWasBusy = false
 
     /// Opens an existing database file read-write. The file is not created here and a symlink is refused, so that
     /// the caller controls how the file comes into being (its mode, above all).
@@ -52,6 +56,7 @@ final class SQLiteConnection: SQLConnection {
             throw StoreError(.io, "sqlite3_open_v2: \(message) (\(rc))")
         }
         db = handle
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
     }
@@ -94,6 +99,17 @@ final class SQLiteConnection: SQLConnection {
         try bind(bindings, to: statement)
         while try step(statement) {}
         return Int(sqlite3_changes64(try openHandle()))
+    }
+
+    /// Runs `body` with SQLite's busy wait off, so that a lock another process holds (a backup, a `sqlite3` shell)
+    /// fails at once with `SQLITE_BUSY` (``lastFailureWasBusy``) instead of sleeping on the caller's thread, which
+    /// may be an event loop serving other connections.
+    func withoutWaitingForLocks<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let db = try openHandle()
+        sqlite3_busy_timeout(db, 0)
+        defer { sqlite3_busy_timeout(db, busyTimeoutMilliseconds) }
+        lastFailureWasBusy = false
+        return try body()
     }
 
     /// Runs `body` in one write transaction, committed when it returns and rolled back when it throws.
@@ -190,6 +206,7 @@ final class SQLiteConnection: SQLConnection {
     }
 
     private func error(_ function: String, _ rc: Int32) -> StoreError {
+        lastFailureWasBusy = rc & 0xFF == SQLITE_BUSY
         let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
         return StoreError(.io, "\(function): \(message) (\(rc))")
     }

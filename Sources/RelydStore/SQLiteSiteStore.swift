@@ -90,11 +90,18 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
         }
     }
 
-    /// `work`'s outcome, or nil without running it when another thread holds the connection or the queue waits for it.
+    /// `work`'s outcome, or nil when another thread holds the connection or the queue waits for it (not run), or
+    /// when another process holds the database's lock (run, failed busy, changed nothing).
     private func runIfIdle<T>(_ work: (any SQLConnection) throws(StoreError) -> T) -> Result<T, StoreError>? {
         guard queueWaiting.withLock({ $0 == 0 }), lock.try() else { return nil }
         defer { lock.unlock() }
-        return Result { () throws(StoreError) -> T in try work(connection) }
+        let outcome = Result { () throws(StoreError) -> T in
+            try connection.withoutWaitingForLocks { () throws(StoreError) -> T in try work(connection) }
+        }
+        // Another process holds the database's lock: wait for it on the queue, never on the caller's thread. A
+        // brief step is one statement, so a busy one changed nothing and runs again there.
+        if case .failure = outcome, connection.lastFailureWasBusy { return nil }
+        return outcome
     }
 
     /// Runs `work` on the queue's thread.

@@ -24,6 +24,43 @@ import Testing
         await second.close()
     }
 
+    /// With the busy wait off, a lock another connection holds fails a write at once as busy instead of
+    /// sleeping for the busy timeout; the timeout is back in force afterwards.
+    @Test func withoutWaitingForLocks_failsBusyAtOnce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/locks.sqlite3"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let holder = try SQLiteConnection(path: path)
+        try holder.exec("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER)")
+        let writer = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 60_000)
+        try holder.exec("BEGIN IMMEDIATE")
+        let started = ContinuousClock.now
+        #expect(throws: StoreError.self) {
+            try writer.withoutWaitingForLocks { () throws(StoreError) in try writer.run("INSERT INTO t VALUES (1)") }
+        }
+        #expect(writer.lastFailureWasBusy)
+        #expect(ContinuousClock.now - started < .seconds(30))  // the busy timeout would have slept 60 s
+        try holder.exec("COMMIT")
+        #expect(try writer.run("INSERT INTO t VALUES (2)") == 1)
+    }
+
+    /// A login's brief step that meets another process's lock waits for it off the caller's thread and lands.
+    @Test func briefStep_meetingAnotherProcesssLock_landsOnceItIsReleased() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory)
+        try await store.insertSite(makeSite(id: "x"))
+        let other = try SQLiteConnection(path: directory.stateDirectory + "/relyd.sqlite3")
+        try other.exec("BEGIN IMMEDIATE")
+        let insert = Task { try await store.insertPendingAuthorization(makePending(state: "s", siteID: "x")) }
+        try await Task.sleep(for: .milliseconds(300))
+        try other.exec("COMMIT")
+        try await insert.value
+        #expect(try await store.consumePendingAuthorization(state: "s", siteID: "x", now: epoch) != nil)
+        await store.close()
+    }
+
     /// The state directory is created 0700 and the database with its -wal and -shm files is 0600.
     @Test func filesArePrivate() async throws {
         let directory = try TemporaryDirectory()
