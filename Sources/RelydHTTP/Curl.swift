@@ -388,7 +388,12 @@ private final class CurlEngine: @unchecked Sendable {
             return
         }
         _ = relyd_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(0, configuration.maxConnectionsPerHost))
-        BackgroundThread.start(name: "relyd-curl") { [self] in run() }
+        if !BackgroundThread.start(name: "relyd-curl", { [self] in run() }) {
+            // No worker will ever take a transfer: refuse them as unreachable rather than leave callers waiting.
+            _ = curl_multi_cleanup(multi)
+            state = .stopped
+            stopped.signal()
+        }
     }
 
     // MARK: Called from any thread
