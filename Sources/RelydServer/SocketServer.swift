@@ -102,6 +102,10 @@ public struct SocketServerConfiguration: Sendable {
     /// Event-loop threads. Each runs its connections' requests (see the file's DESIGN), so this many cores can
     /// work at once; the first also accepts, handing connections out round-robin.
     public var eventLoops = 1
+    /// Starts a named thread, false when the system refuses it; tests replace it to see a refusal handled.
+    var startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool = { name, body in
+        BackgroundThread.start(name: name, body)
+    }
 
     public init(
         socketPath: String,
@@ -365,7 +369,12 @@ public final class SocketServer: Sendable {
                              listener: index == 0 ? listener : nil, listenerIdentity: identity)
         }
         for loop in loops {
-            BackgroundThread.start(name: loop.index == 0 ? "relyd-socket" : "relyd-socket-\(loop.index)") { loop.run() }
+            let name = loop.index == 0 ? "relyd-socket" : "relyd-socket-\(loop.index)"
+            if configuration.startThread(name, { loop.run() }) { continue }
+            // As if the loop had failed at once: the server stops, so stop() and the daemon learn of it, rather
+            // than connections handed to this loop waiting forever.
+            logger.error("event loop thread could not start", ("socket.event_loop", String(loop.index)))
+            loop.shutDownWithoutRunning()
         }
         logger.info(
             "control socket listening", ("socket.path", configuration.socketPath),
@@ -1414,6 +1423,12 @@ final class EventLoop: @unchecked Sendable {
             }
             service(connection)
         }
+    }
+
+    /// Called by `start()` instead of `run()` when the loop's thread could not be created; nothing ran on it yet, so
+    /// the caller's thread owns it.
+    func shutDownWithoutRunning() {
+        shutDown()
     }
 
     private func shutDown() {
