@@ -66,20 +66,14 @@ struct EventLoopExecutorTests {
     /// A loop whose thread the system refuses stops the server as a failing loop does, rather than leaving the
     /// connections handed to it waiting: the socket file goes, and stop() returns.
     @Test func loopThreadThatCannotStart_stopsTheServer() async throws {
-        let directory = try makeTemporaryDirectory()
-        defer { removeTree(directory) }
-        let path = directory + "/relyd.sock"
-        var configuration = SocketServerConfiguration(socketPath: path)
-        configuration.eventLoops = 2
-        configuration.startThread = { name, body in
-            name == "relyd-socket-1" ? false : BackgroundThread.start(name: name, body)
+        let fixture = try ServerFixture.start { configuration in
+            configuration.eventLoops = 2
+            configuration.startThread = { name, body in
+                name == "relyd-socket-1" ? false : BackgroundThread.start(name: name, body)
+            }
         }
-        let server = try SocketServer(
-            configuration: configuration, handler: ThreadReportingHandler(),
-            logger: Logger(sink: CollectingLogSink(), minimumLevel: .debug))
-        try server.start()
-        #expect(await eventually(timeout: .seconds(10)) { !fileExists(path) })
-        await server.stop(drainTimeout: .seconds(1))
+        #expect(await eventually(timeout: .seconds(10)) { !fileExists(fixture.path) })
+        await fixture.finish()
     }
 
     /// With several loops, connections are handed out round-robin: each loop serves some, all are answered, and
