@@ -80,8 +80,7 @@ public final class Daemon: Sendable {
         serverConfiguration.eventLoops = ProcessInfo.processInfo.activeProcessorCount
         if let interval = notifier.watchdogHeartbeat?.interval {
             logger.info("systemd watchdog keep-alives from the event loop",
-                        ("watchdog.interval_ms", String(interval.components.seconds * 1000
-                                                        + interval.components.attoseconds / 1_000_000_000_000_000)))
+                        ("watchdog.interval_ms", String(interval.wholeMilliseconds)))
         }
         let handler = DispatchingLineHandler(dispatcher: dispatcher)
         // systemd socket activation: serve the socket passed as fd 3, else bind the configured path.

@@ -32,8 +32,7 @@ public final class OPCallStatistics: Sendable {
 
     /// Records one call to `host` that took `duration`; `failed` when it got no HTTP response or a 5xx.
     public func record(host: String, duration: Duration, failed: Bool) {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = max(0, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+        let milliseconds = Int(max(0, duration.wholeMilliseconds))
         let bucket = Self.bucketBoundsMilliseconds.firstIndex { milliseconds <= $0 }
             ?? Self.bucketBoundsMilliseconds.count
         hosts.withLock { hosts in
