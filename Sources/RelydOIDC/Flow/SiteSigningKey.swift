@@ -56,7 +56,7 @@ public struct SiteSigningKey: Sendable, Equatable {
         self.algorithm = algorithm
         self.privateKey = privateKey
         self.components = try privateKey.publicComponents()
-        self.keyID = Base64URL.encode(try digest(.sha256, Array(Self.thumbprintInput(components).utf8)))
+        self.keyID = try components.jwkThumbprint()
     }
 
     /// The private key as PEM, for the site record only.
@@ -77,18 +77,6 @@ public struct SiteSigningKey: Sendable, Equatable {
             throw CryptoError(function: "SiteSigningKey", reason: "algorithm is not a public-key algorithm")
         }
         return try privateKey.sign(signingInput, scheme: scheme)
-    }
-
-    /// The required members in lexicographic order without whitespace (RFC 7638 §3.2); base64url never needs escaping.
-    private static func thumbprintInput(_ components: PublicKeyComponents) -> String {
-        switch components {
-        case .rsa(let modulus, let exponent):
-            #"{"e":"\#(Base64URL.encode(exponent))","kty":"RSA","n":"\#(Base64URL.encode(modulus))"}"#
-        case .ec(let curve, let x, let y):
-            #"{"crv":"\#(curve.rawValue)","kty":"EC","x":"\#(Base64URL.encode(x))","y":"\#(Base64URL.encode(y))"}"#
-        case .ed25519(let x):
-            #"{"crv":"Ed25519","kty":"OKP","x":"\#(Base64URL.encode(x))"}"#
-        }
     }
 
     public static func == (lhs: SiteSigningKey, rhs: SiteSigningKey) -> Bool {

@@ -149,15 +149,25 @@ public struct JWKSet: Sendable {
 extension PublicKeyComponents {
     /// The members of a public JWK that say what the key is (RFC 7518 §6.2, §6.3, RFC 8037 §2): `kty` and its key
     /// parameters, without `kid`, `use` or `alg`, which depend on how the key is used.
-    public var jwkMembers: [String: JSONValue] {
+    public var jwkMembers: [String: JSONValue] { requiredMembers.mapValues { .string($0) } }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url): a key id that anyone holding the public JWK can recompute.
+    public func jwkThumbprint() throws -> String {
+        // RFC 7638 §3.2: the required members are exactly those above, in lexicographic order without whitespace.
+        // Neither the names nor the values (base64url, curve names) ever need escaping.
+        let members = requiredMembers.sorted { $0.key < $1.key }.map { #""\#($0.key)":"\#($0.value)""# }
+        return Base64URL.encode(try digest(.sha256, Array("{\(members.joined(separator: ","))}".utf8)))
+    }
+
+    /// All string-valued, which the thumbprint relies on.
+    private var requiredMembers: [String: String] {
         switch self {
         case .rsa(let modulus, let exponent):
-            ["kty": .string("RSA"), "n": .string(Base64URL.encode(modulus)), "e": .string(Base64URL.encode(exponent))]
+            ["kty": "RSA", "n": Base64URL.encode(modulus), "e": Base64URL.encode(exponent)]
         case .ec(let curve, let x, let y):
-            ["kty": .string("EC"), "crv": .string(curve.rawValue), "x": .string(Base64URL.encode(x)),
-             "y": .string(Base64URL.encode(y))]
+            ["kty": "EC", "crv": curve.rawValue, "x": Base64URL.encode(x), "y": Base64URL.encode(y)]
         case .ed25519(let x):
-            ["kty": .string("OKP"), "crv": .string("Ed25519"), "x": .string(Base64URL.encode(x))]
+            ["kty": "OKP", "crv": "Ed25519", "x": Base64URL.encode(x)]
         }
     }
 }
