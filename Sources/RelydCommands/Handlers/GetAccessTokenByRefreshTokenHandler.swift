@@ -18,11 +18,8 @@ public enum GetAccessTokenByRefreshTokenHandler: CommandHandler {
     public static func run(_ parameters: GetAccessTokenByRefreshToken.Parameters, context: CommandContext)
         async throws -> GetAccessTokenByRefreshToken.Result
     {
-        guard !parameters.refreshToken.isEmpty else {
-            throw RelydError(.invalidParameter, "'params.refresh_token' must not be empty")
-        }
+        let refreshToken = try Secret(nonEmptyParameter: parameters.refreshToken, named: "refresh_token")
         let site = try await context.site(parameters.oxdID)
-        let refreshToken = Secret(parameters.refreshToken)
         let refreshTokenHash = try AccessTokenHash.of(refreshToken)
         // The scope is part of the key: callers asking for different scopes must not share one answer.
         let key = [site.id, refreshTokenHash, parameters.scope.map { $0.joined(separator: " ") } ?? ""]

@@ -9,13 +9,11 @@ public enum IntrospectAccessTokenHandler: CommandHandler {
     public static func run(_ parameters: IntrospectAccessToken.Parameters, context: CommandContext) async throws
         -> IntrospectAccessToken.Result
     {
-        guard !parameters.token.isEmpty else {
-            throw RelydError(.invalidParameter, "'params.token' must not be empty")
-        }
+        let token = try Secret(nonEmptyParameter: parameters.token, named: "token")
         let site = try await context.site(parameters.oxdID)
         let provider = try await context.providers.metadata(issuer: site.opHost)
         let members = try await TokenIntrospection.introspect(
-            Secret(parameters.token), hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
+            token, hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
             provider: provider, environment: context.environment)
         return IntrospectAccessToken.Result(members: members)
     }

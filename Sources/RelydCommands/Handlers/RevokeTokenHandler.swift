@@ -10,12 +10,9 @@ public enum RevokeTokenHandler: CommandHandler {
     public static func run(_ parameters: RevokeToken.Parameters, context: CommandContext) async throws
         -> RevokeToken.Result
     {
-        guard !parameters.token.isEmpty else {
-            throw RelydError(.invalidParameter, "'params.token' must not be empty")
-        }
+        let token = try Secret(nonEmptyParameter: parameters.token, named: "token")
         let site = try await context.site(parameters.oxdID)
         let provider = try await context.providers.metadata(issuer: site.opHost)
-        let token = Secret(parameters.token)
         try await TokenIntrospection.revoke(
             token, hint: parameters.tokenTypeHint, authentication: try ClientAuthentication(site: site),
             provider: provider, environment: context.environment)
