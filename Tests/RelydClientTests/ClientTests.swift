@@ -389,6 +389,20 @@ func expectError(_ code: String, _ body: () async throws -> Void,
                     "check_id_token", "get_jwks", "stats"])
     }
 
+    /// Kinds and requiredness are read from the parameters type's decoding: every kind, required and optional.
+    @Test func catalogKindsComeFromTheParametersTypes() throws {
+        let command = try #require(CommandCatalog.command(named: GetAuthorizationURL.name))
+        let described = command.parameters.map { "\($0.name) \($0.kind) \($0.isRequired ? "required" : "optional")" }
+        #expect(described == [
+            "oxd_id string required", "scope strings optional", "acr_values strings optional",
+            "prompt string optional", "max_age integer optional", "login_hint string optional",
+            "ui_locales strings optional", "claims jsonObject optional", "response_mode string optional",
+            "custom_parameters object optional",
+        ])
+        #expect(CommandCatalog.command(named: GetTokensByCode.name)?.parameters.map(\.isRequired)
+                == [true, true, true, false])
+    }
+
     @Test func parametersAreTypedFromTheCatalog() throws {
         let request = try CommandLineRequest.parse([
             "--socket", "/run/r.sock", "get-authorization-url", "--oxd-id", "s-1",
