@@ -4,15 +4,21 @@
 /// (the standard library is not instrumented), so with `Mutex` every `swift test --sanitize=thread` run reports false
 /// races and real ones would drown in them.
 ///
+/// `@inlinable`, so that each caller gets `withLock` specialised for its value and body and inlined: unspecialised, a
+/// request on the socket paid for the generic call and the closure context once for each of the several locks it
+/// takes.
+///
 /// `@unchecked Sendable` invariant: `value` is read and written only inside `withLock`, and `Value` is Sendable.
 public final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = ThreadLock()
-    private var value: Value
+    @usableFromInline let lock = ThreadLock()
+    @usableFromInline var value: Value
 
     public init(_ value: Value) { self.value = value }
 
-    @discardableResult
+    @inlinable @discardableResult
     public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try lock.withLock { try body(&value) }
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }
