@@ -184,7 +184,10 @@ public struct JSONParser {
             guard runStart < end else { return }
             let run: String
             if runIsASCII {
-                run = String(decoding: parser.bytes[runStart..<end], as: UTF8.self)
+                // From a buffer pointer, not an ArraySlice: the slice went through a generic copy first.
+                run = parser.bytes.withUnsafeBufferPointer { buffer in
+                    String(decoding: UnsafeBufferPointer(rebasing: buffer[runStart..<end]), as: UTF8.self)
+                }
             } else {
                 guard let valid = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
                     throw parser.failure("invalid UTF-8 in a string")

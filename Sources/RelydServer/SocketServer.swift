@@ -1300,19 +1300,29 @@ final class EventLoop: @unchecked Sendable {
             // Both directions are gone: nothing we write can arrive. Queued requests still run; results are dropped.
             close(connection, reason: "peer hung up")
         } else if events & Syscall.epollIn != 0 {
-            read(connection, into: readBuffer)
+            // The usual event: a request read and handed to the task, with nothing to write and the interest still
+            // right. `service` would find nothing to do then, at the price of the connection's lock; whatever the
+            // task leaves for the loop comes with a dirty mark, which services the connection in its turn.
+            if !read(connection, into: readBuffer), events == Syscall.epollIn, connection.interest == Syscall.epollIn,
+               connection.unsentInWriteBuffer == 0
+            {
+                connection.lastActiveAt = now
+                return
+            }
         }
         service(connection)
     }
 
-    private func read(_ connection: Connection, into buffer: UnsafeMutableRawBufferPointer) {
-        guard !connection.readingStopped else { return }
+    /// Reads one chunk and hands its lines to the task. Returns whether `service` may have something to do: false
+    /// when the connection is still open and reading and stays below the pipelining limit.
+    private func read(_ connection: Connection, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard !connection.readingStopped else { return true }
         let outcome: ReadOutcome
         do {
             outcome = try Syscall.read(connection.fd, into: buffer)
         } catch {
             close(connection, reason: "read failed: \(error)")
-            return
+            return true
         }
         switch outcome {
         case .bytes(let count):
@@ -1322,16 +1332,18 @@ final class EventLoop: @unchecked Sendable {
             }
             statistics.peakBufferedLineBytes = max(
                 statistics.peakBufferedLineBytes, connection.framer.bufferedByteCount)
-            guard !inputs.isEmpty else { return }
+            guard !inputs.isEmpty else { return false }
             connection.lastActiveAt = now
             let pending = connection.shared.deliver(inputs)
             statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
+            return pending >= configuration.maxPipelinedRequestsPerConnection
         case .endOfFile:
             // The client closed its write side; it may still read. Answer what was asked, then close.
             connection.readingStopped = true
             connection.shared.finishInputs()
+            return true
         case .wouldBlock:
-            break
+            return false
         }
     }
 
