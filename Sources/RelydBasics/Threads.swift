@@ -9,7 +9,7 @@ import Glibc
 /// loads ICU and about 6 MB of resident pages (issue 7: idle RSS). ThreadSanitizer sees a pthread mutex, which it
 /// does not for `Synchronization.Mutex`. The mutex lives in its own allocation because a pthread mutex must not move.
 public final class ThreadLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    @usableFromInline let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     public init() {
         mutex.initialize(to: pthread_mutex_t())
@@ -21,14 +21,14 @@ public final class ThreadLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func lock() { pthread_mutex_lock(mutex) }
+    @inlinable public func lock() { pthread_mutex_lock(mutex) }
 
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    @inlinable public func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Takes the lock if it is free, without waiting; named as `NSLock`'s, so that either fits the same code.
     public func `try`() -> Bool { pthread_mutex_trylock(mutex) == 0 }
 
-    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    @inlinable public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()

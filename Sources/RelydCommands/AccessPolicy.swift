@@ -45,6 +45,12 @@ public final class AccessControl: Sendable {
         get { current.withLock { $0 } }
     }
 
+    /// What `peer` may do under the policy in force, decided under the lock: a copy of the policy, as ``policy``
+    /// returns, retains and releases its four sets, on the path of every request.
+    public func permissions(for peer: PeerCredentials) -> (allowed: Bool, mayChangeSites: Bool) {
+        current.withLock { policy in (policy.allows(peer), policy.allowsChangingSites(peer)) }
+    }
+
     /// Installs `policy` for every request from now on.
     public func replace(with policy: AccessPolicy) {
         current.withLock { $0 = policy }

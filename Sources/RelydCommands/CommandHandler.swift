@@ -8,7 +8,8 @@ import RelydProtocol
 public protocol CommandHandler: Sendable {
     associatedtype Command: CommandDescriptor
 
-    static func run(_ parameters: Command.Parameters, context: CommandContext) async throws -> Command.Result
+    nonisolated(nonsending) static func run(_ parameters: Command.Parameters, context: CommandContext) async throws
+        -> Command.Result
 
     /// Whether the command creates, changes or deletes sites: then only the peers of `admin_uids` /
     /// `admin_gids` may run it (when those are set). The dispatcher checks it before the handler runs.
@@ -38,7 +39,7 @@ extension CommandHandler {
 
 extension CommandHandler {
     /// Decodes the parameters, runs the command and encodes the success line.
-    static func respond(to request: RequestEnvelope, context: CommandContext) async throws -> [UInt8] {
+    nonisolated(nonsending) static func respond(to request: RequestEnvelope, context: CommandContext) async throws -> [UInt8] {
         let parameters = try request.decodeParameters(Command.Parameters.self)
         let result = try await run(parameters, context: context)
         return try successLine(id: request.id, result)

@@ -22,15 +22,23 @@ public final class CommandStatistics: Sendable {
         let errors = Atomic<Int>(0)
     }
 
-    private let counters: [String: Counters]
+    /// One per entry of `CommandTable.handlers`, in its order.
+    private let counters: [Counters]
 
     public init() {
-        counters = Dictionary(uniqueKeysWithValues: CommandTable.byName.keys.map { ($0, Counters()) })
+        counters = CommandTable.handlers.map { _ in Counters() }
     }
 
     /// Counts one request of `command`, failed or not.
     public func record(_ command: String, failed: Bool) {
-        guard let counter = counters[command] else { return }
+        guard let index = CommandTable.byName[command]?.index else { return }
+        record(commandAt: index, failed: failed)
+    }
+
+    /// Counts one request of the command at `index` in `CommandTable.handlers`, which the dispatcher found with the
+    /// handler, so that counting costs no second lookup by name.
+    func record(commandAt index: Int, failed: Bool) {
+        let counter = counters[index]
         counter.requests.wrappingAdd(1, ordering: .relaxed)
         if failed { counter.errors.wrappingAdd(1, ordering: .releasing) }
     }
@@ -39,7 +47,8 @@ public final class CommandStatistics: Sendable {
     /// request counted meanwhile can never show more errors than requests.
     public var snapshot: [String: Counts] {
         var counts: [String: Counts] = [:]
-        for (command, counter) in counters {
+        for (command, entry) in CommandTable.byName {
+            let counter = counters[entry.index]
             let errors = counter.errors.load(ordering: .acquiring)
             let requests = counter.requests.load(ordering: .relaxed)
             if requests > 0 { counts[command] = Counts(requests: requests, errors: errors) }

@@ -24,9 +24,10 @@ public enum CommandTable {
         StatsHandler.self,
     ]
 
-    /// The handlers by wire name.
-    static let byName: [String: any CommandHandler.Type] = Dictionary(
-        handlers.map { ($0.commandName, $0) }, uniquingKeysWith: { first, _ in first })
+    /// The handlers by wire name, with their place in `handlers`, where ``CommandStatistics`` keeps their counters:
+    /// one lookup per request finds both.
+    static let byName: [String: (handler: any CommandHandler.Type, index: Int)] = Dictionary(
+        handlers.enumerated().map { ($1.commandName, ($1, $0)) }, uniquingKeysWith: { first, _ in first })
 }
 
 extension CommandHandler {

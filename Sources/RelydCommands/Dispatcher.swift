@@ -23,23 +23,23 @@ public struct Dispatcher: Sendable {
 
     /// The response line (newline included) for `line` from `peer`. Never throws: every failure becomes an error
     /// envelope.
-    public func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
-        let policy = access.policy
+    nonisolated(nonsending) public func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
+        let permissions = access.permissions(for: peer)
         let request: RequestEnvelope
         do {
             request = try RequestEnvelope(parsing: line)
         } catch {
-            guard policy.allows(peer) else { return refuse(peer, command: nil, id: error.id) }
+            guard permissions.allowed else { return refuse(peer, command: nil, id: error.id) }
             return ResponseWriter.failure(id: error.id, error.error)
         }
-        guard policy.allows(peer) else {
-            return refuse(peer, command: CommandTable.byName[request.command]?.commandName, id: request.id)
+        guard permissions.allowed else {
+            return refuse(peer, command: CommandTable.byName[request.command]?.handler.commandName, id: request.id)
         }
-        guard let handler = CommandTable.byName[request.command] else {
+        guard case let (handler, index)? = CommandTable.byName[request.command] else {
             return ResponseWriter.failure(id: request.id, RelydError(
                 .unknownCommand, "unknown command '\(RelydError.quoting(request.command, limit: 80))'"))
         }
-        guard !handler.changesSites || policy.allowsChangingSites(peer) else {
+        guard !handler.changesSites || permissions.mayChangeSites else {
             return refuse(peer, command: handler.commandName, id: request.id)
         }
         // Timing and formatting the duration cost more than a health command: only when debug lines are written.
@@ -47,25 +47,25 @@ public struct Dispatcher: Sendable {
         let statistics = context.commandStatistics
         do {
             let response = try await handler.respond(to: request, context: context)
-            statistics.record(handler.commandName, failed: false)
+            statistics.record(commandAt: index, failed: false)
             if let started {
                 context.logger.debug("command served", ("request.command", request.command),
                                      ("duration.ms", Self.milliseconds(since: started)))
             }
             return response
         } catch let error as RelydError {
-            statistics.record(handler.commandName, failed: true)
+            statistics.record(commandAt: index, failed: true)
             context.logger.info("command failed", ("request.command", request.command),
                                 ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
         } catch let error as StoreError where error.kind == .unavailable {
-            statistics.record(handler.commandName, failed: true)
+            statistics.record(commandAt: index, failed: true)
             context.logger.warning("store unavailable", ("request.command", request.command),
                                    ("error.detail", error.detail))
             let unavailable = RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later")
             return ResponseWriter.failure(id: request.id, unavailable)
         } catch {
-            statistics.record(handler.commandName, failed: true)
+            statistics.record(commandAt: index, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.
             context.logger.error("command failed unexpectedly", ("request.command", request.command),
                                  ("error.detail", String(describing: error)))

@@ -46,6 +46,7 @@ public struct JSONParser {
         var members: [(name: String, value: JSONValue)]?
         if parser.current == UInt8(ascii: "{") {
             var list: [(name: String, value: JSONValue)] = []
+            list.reserveCapacity(4)  // an envelope's members at once, rather than growing from one to two to four
             // Names compared one by one while there are few; a set once there are many, so that a long line
             // of members costs no quadratic time.
             var names = Set<String>()
@@ -181,14 +182,20 @@ public struct JSONParser {
         var runIsASCII = true
         func flushRun(_ parser: JSONParser, upTo end: Int) throws(Failure) {
             guard runStart < end else { return }
+            let run: String
             if runIsASCII {
-                text += String(decoding: parser.bytes[runStart..<end], as: UTF8.self)
-                return
+                // From a buffer pointer, not an ArraySlice: the slice went through a generic copy first.
+                run = parser.bytes.withUnsafeBufferPointer { buffer in
+                    String(decoding: UnsafeBufferPointer(rebasing: buffer[runStart..<end]), as: UTF8.self)
+                }
+            } else {
+                guard let valid = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
+                    throw parser.failure("invalid UTF-8 in a string")
+                }
+                run = valid
             }
-            guard let run = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
-                throw parser.failure("invalid UTF-8 in a string")
-            }
-            text += run
+            // Most strings are one run: taken as is, since appending to the empty text cost as much as decoding it.
+            if text.isEmpty { text = run } else { text += run }
         }
         while true {
             let (runEnd, ascii) = scanRun(from: index)
@@ -295,6 +302,14 @@ public struct JSONParser {
             index += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard try requireDigits() else { throw failure("invalid number") }
+        }
+        // Up to 18 digits cannot overflow: summed directly, without a String to parse (a request id, an `exp`).
+        if isInteger, index - start <= 18 {
+            var magnitude: Int64 = 0
+            for digit in bytes[start..<index] where digit != UInt8(ascii: "-") {
+                magnitude = magnitude * 10 + Int64(digit - UInt8(ascii: "0"))
+            }
+            return .integer(bytes[start] == UInt8(ascii: "-") ? -magnitude : magnitude)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }

@@ -37,42 +37,61 @@ public struct LineFramer: Sendable {
     /// walking each byte through generic `Slice` subscripts cost a third of the daemon's CPU under load.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [Frame] {
         var frames: [Frame] = []
-        var start = 0
-        while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                append(UnsafeRawBufferPointer(rebasing: bytes[start...]), into: &frames)
-                break
-            }
-            append(UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), into: &frames)
-            finishLine(into: &frames)
-            start = newline + 1
-        }
+        feed(bytes) { frames.append($0) }
         return frames
     }
 
-    private mutating func append(_ chunk: UnsafeRawBufferPointer, into frames: inout [Frame]) {
+    /// ``feed(_:)`` handing each frame to `take` as it completes, so that the socket server builds what it hands
+    /// on without an array of frames in between.
+    ///
+    /// A line that arrives whole in `bytes` (the usual case: one request per read) is copied once, straight from
+    /// `bytes` into its own array; only the pieces of a line split across reads collect in the framer's buffer.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, each take: (Frame) -> Void) {
+        var start = 0
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                append(UnsafeRawBufferPointer(rebasing: bytes[start...]), each: take)
+                break
+            }
+            if buffer.isEmpty, !discardingOversizedLine {
+                frame(UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), each: take)
+            } else {
+                append(UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), each: take)
+                finishLine(each: take)
+            }
+            start = newline + 1
+        }
+    }
+
+    private mutating func append(_ chunk: UnsafeRawBufferPointer, each take: (Frame) -> Void) {
         guard !discardingOversizedLine else { return }
         // One byte of slack for a `\r` that a following `\n` will strip.
         if buffer.count + chunk.count > maximumLineLength + 1 {
             buffer.removeAll(keepingCapacity: false)
             discardingOversizedLine = true
-            frames.append(.lineTooLong)
+            take(.lineTooLong)
             return
         }
         buffer.append(contentsOf: chunk)
     }
 
-    private mutating func finishLine(into frames: inout [Frame]) {
+    private mutating func finishLine(each take: (Frame) -> Void) {
         defer {
             buffer.removeAll(keepingCapacity: true)
             discardingOversizedLine = false
         }
         guard !discardingOversizedLine else { return }
-        if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
-        if buffer.count > maximumLineLength {
-            frames.append(.lineTooLong)
-        } else if !buffer.isEmpty {
-            frames.append(.line(buffer))
+        buffer.withUnsafeBytes { frame($0, each: take) }
+    }
+
+    /// The frame for one complete line, terminator excluded.
+    private func frame(_ line: UnsafeRawBufferPointer, each take: (Frame) -> Void) {
+        var line = line
+        if line.last == UInt8(ascii: "\r") { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+        if line.count > maximumLineLength {
+            take(.lineTooLong)
+        } else if !line.isEmpty {
+            take(.line(Array(line)))
         }
     }
 }

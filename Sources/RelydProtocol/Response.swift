@@ -64,7 +64,7 @@ public enum ResponseWriter {
 
     /// The response line, newline included, for a failed request. Never throws: the error body is plain strings.
     public static func failure(id: RequestID?, _ error: RelydError) -> [UInt8] {
-        (try? line(ResponseEnvelope(id: id, status: .error, data: ErrorBody(error))))
+        (try? line(id: id, ok: false, ErrorBody(error)))
             ?? Array(#"{"data":{"error":"internal_error","error_description":"internal error"},"id":null,"status":"error"}"#.utf8) + [0x0A]
     }
 
@@ -72,28 +72,42 @@ public enum ResponseWriter {
     public static func success<R: JSONObjectWritable & Sendable & Decodable>(
         id: RequestID?, _ result: R
     ) throws -> [UInt8] {
-        try line(ResponseEnvelope(id: id, status: .ok, data: result))
+        try line(id: id, ok: true, result)
     }
 
     private static func line<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try line(envelope) { try ResponseEncoder.encodeEnvelope($0) }
+        try line(encodedBy: { try ResponseEncoder.encodeEnvelope(envelope) }, orElse: envelope)
     }
 
-    private static func line<Payload: JSONObjectWritable>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try line(envelope) { try ResponseEncoder.encodeEnvelope($0) }
+    /// Builds no `ResponseEnvelope`, nor its `Status`, unless the encoder refuses the id (see
+    /// ``ResponseEncoder/encodeEnvelope(id:status:writing:)``): either needs the envelope type's metadata.
+    private static func line<Payload: JSONObjectWritable & Sendable & Decodable>(
+        id: RequestID?, ok: Bool, _ payload: Payload
+    ) throws -> [UInt8] {
+        try line(
+            encodedBy: { try ResponseEncoder.encodeEnvelope(id: id, status: ok ? "ok" : "error", writing: payload) },
+            orElse: ResponseEnvelope(id: id, status: ok ? .ok : .error, data: payload))
     }
 
+    /// The bytes `encode` writes, and a newline; JSONEncoder's for `envelope` when `encode` refuses a value in it.
     private static func line<Payload>(
-        _ envelope: ResponseEnvelope<Payload>, encode: (ResponseEnvelope<Payload>) throws -> [UInt8]
+        encodedBy encode: () throws -> [UInt8], orElse envelope: @autoclosure () -> ResponseEnvelope<Payload>
     ) throws -> [UInt8] {
         var bytes: [UInt8]
         do {
-            bytes = try encode(envelope)
+            bytes = try encode()
         } catch is ResponseEncoder.Unsupported {
-            bytes = Array(try encoder.encode(envelope))
+            bytes = try foundationBytes(envelope)
         }
         bytes.append(0x0A)
         return bytes
+    }
+
+    /// Kept out of line, the envelope made here: where the envelope was made, its type's metadata was made on every
+    /// call, before knowing whether it was needed.
+    @inline(never)
+    private static func foundationBytes<Payload>(_ envelope: () -> ResponseEnvelope<Payload>) throws -> [UInt8] {
+        Array(try encoder.encode(envelope()))
     }
 
     private static var encoder: JSONEncoder {

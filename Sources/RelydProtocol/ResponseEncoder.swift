@@ -28,12 +28,16 @@ enum ResponseEncoder {
     }
 
     /// The same for a payload that writes itself: chosen by overload, because a dynamic cast to find out whether a
-    /// payload can cost as much as writing it.
-    static func encodeEnvelope<Payload: JSONObjectWritable>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try encodeEnvelope(id: envelope.id, status: envelope.status.rawValue) { output in
+    /// payload can cost as much as writing it. It takes the envelope's parts rather than a `ResponseEnvelope`: its
+    /// callers in other modules are not specialised, and making that generic type's metadata at run time cost more
+    /// than writing a small payload.
+    static func encodeEnvelope(id: RequestID?, status: String, writing payload: some JSONObjectWritable) throws
+        -> [UInt8]
+    {
+        try encodeEnvelope(id: id, status: status) { output in
             var object = JSONObjectWriter(output: output)
             output = []  // keeps the writer's bytes uniquely referenced
-            envelope.data.writeMembers(to: &object)
+            payload.writeMembers(to: &object)
             output = object.finish()
         }
     }
@@ -73,7 +77,12 @@ public protocol JSONObjectWritable: Encodable {
 /// `.withoutEscapingSlashes`.
 public struct JSONObjectWriter {
     private var output: [UInt8]
+    private var isEmpty = true
+    #if DEBUG
+    /// For the check that members come in ascending key order; not kept in release, where it cost a String retain
+    /// and release per member.
     private var previousKey: String?
+    #endif
 
     init(output: [UInt8]) {
         self.output = output
@@ -97,9 +106,12 @@ public struct JSONObjectWriter {
     }
 
     private mutating func start(_ key: String) {
+        #if DEBUG
         assert(previousKey.map { $0 < key } ?? true, "members must be written in ascending key order")
-        if previousKey != nil { output.append(UInt8(ascii: ",")) }
         previousKey = key
+        #endif
+        if !isEmpty { output.append(UInt8(ascii: ",")) }
+        isEmpty = false
         Node.writeString(key, to: &output)
         output.append(UInt8(ascii: ":"))
     }

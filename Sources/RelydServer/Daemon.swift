@@ -184,7 +184,7 @@ public final class Daemon: Sendable {
 struct DispatchingLineHandler: RequestLineHandler {
     let dispatcher: Dispatcher
 
-    func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
+    nonisolated(nonsending) func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
         await dispatcher.respond(to: line, peer: peer)
     }
 }

@@ -15,6 +15,21 @@ import Testing
         #expect(parse("92233720368547758080") == .number(9.223372036854775808e19))
     }
 
+    /// Integers read digit by digit (up to 18 characters) and through `Int64(_:)` (longer) agree with `Int64(_:)` on
+    /// either side of that length and at the type's limits; what does not fit is a number.
+    @Test(arguments: ["7", "-7", "-0", "99999999999999999", "-99999999999999999", "999999999999999999",
+                      "-999999999999999999", "1000000000000000000", "9223372036854775807", "-9223372036854775808"])
+    func integers_parseAsInt64Does(text: String) throws {
+        let expected = try #require(Int64(text))
+        #expect(parse(text) == .integer(expected))
+        #expect(parse(#"{"id":\#(text),"x":"a\u0041b"}"#) == .object(["id": .integer(expected), "x": .string("aAb")]))
+    }
+
+    @Test func integerJustPastTheLimit_isANumber() {
+        #expect(parse("9223372036854775808") == .number(9223372036854775808))
+        #expect(parse("-9223372036854775809") == .number(-9223372036854775809))
+    }
+
     /// What RFC 8259 forbids is refused, including what Foundation's decoder lets through.
     @Test(arguments: [
         #"{"a":1,}"#, "[1,]", "01", "1.", ".5", "+1", "NaN", "Infinity", "'x'", #"{"a" 1}"#, #"{a:1}"#,

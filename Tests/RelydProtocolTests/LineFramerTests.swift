@@ -47,6 +47,20 @@ import Testing
         #expect(framer.feed(Array("abcde\n".utf8)) == [.lineTooLong])
     }
 
+    /// Lines whole in one read (copied straight from it) and a line finished from the framer's buffer mix in order,
+    /// limits and CRLF applied the same to both, and a partial line after them stays buffered.
+    @Test func wholeAndBufferedLines_inOneRead_keepTheirOrder() {
+        var framer = LineFramer(maximumLineLength: 4)
+        var frames = framer.feed(Array("ab".utf8))
+        frames += framer.feed(Array("c\r\nabcd\r\nabcde\n\r\nxy\nab".utf8))
+        #expect(frames == [.line(Array("abc".utf8)), .line(Array("abcd".utf8)), .lineTooLong,
+                           .line(Array("xy".utf8))])
+        #expect(framer.bufferedByteCount == 2)
+        var handed: [LineFramer.Frame] = []
+        Array("cd\n".utf8).withUnsafeBytes { framer.feed($0) { handed.append($0) } }
+        #expect(handed == [.line(Array("abcd".utf8))])
+    }
+
     /// Raw socket bytes and a collection without contiguous storage frame exactly as an array does.
     @Test func rawBytesAndNonContiguousCollections_frameLikeArrays() {
         var raw = LineFramer(maximumLineLength: 64)
