@@ -132,18 +132,6 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     }
 }
 
-extension SQLiteConnection {
-    /// `synchronous=NORMAL` for `work`, then FULL again: in WAL mode, a commit that is safe from a crash of the
-    /// process but not fsynced until the next FULL commit or checkpoint. The pragmas are prepared statements, kept
-    /// like the others: parsing them anew twice for each write of a login showed in its profile.
-    func withoutFsync<T>(_ work: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try run("PRAGMA synchronous=NORMAL")
-        let result = Result { () throws(StoreError) -> T in try work() }
-        try run("PRAGMA synchronous=FULL")
-        return try result.get()
-    }
-}
-
 // MARK: - Schema
 
 extension SQLiteConnection {

@@ -231,8 +231,9 @@ import Testing
         await store.close()
     }
 
-    /// Login writes run with `synchronous=NORMAL` and everything else with FULL, the documented durability; the
-    /// switch is made by reused prepared statements, which must take effect each time.
+    /// Login writes run with `synchronous=NORMAL` and every other write with FULL, the documented durability. The
+    /// level is switched lazily: it stays NORMAL across reads and further login writes, and is FULL again before any
+    /// other write, transaction or script.
     @Test func loginWritesAloneSkipTheFsync() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -241,12 +242,32 @@ import Testing
         try StateDirectory.createPrivateFile(path)
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
+        try connection.exec("CREATE TABLE t (x INTEGER) STRICT")
         func level() throws(StoreError) -> Int64? { try connection.query("PRAGMA synchronous") { $0.int64(0) }.first }
-        for _ in 0..<3 {
-            #expect(try level() == 2)  // FULL
-            #expect(try connection.withoutFsync { () throws(StoreError) in try level() } == 1)  // NORMAL
+        // Each write records the level it runs (and commits) with.
+        let write = "INSERT INTO t (x) SELECT synchronous FROM pragma_synchronous"
+        func lastWritesLevel() throws(StoreError) -> Int64? {
+            try connection.query("SELECT x FROM t ORDER BY rowid DESC LIMIT 1") { $0.int64(0) }.first
         }
-        #expect(try level() == 2)
+        func loginWrite() throws(StoreError) {
+            _ = try connection.withoutFsync { () throws(StoreError) -> Int in try connection.run(write) }
+        }
+        #expect(try level() == 2)  // FULL
+        for _ in 0..<3 {
+            try loginWrite()
+            #expect(try lastWritesLevel() == 1)  // NORMAL
+            #expect(try level() == 1)  // a read leaves it
+            try loginWrite()
+            #expect(try lastWritesLevel() == 1)
+            try connection.run(write)
+            #expect(try lastWritesLevel() == 2)
+            try loginWrite()
+            _ = try connection.transaction { () throws(StoreError) -> Int in try connection.run(write) }
+            #expect(try lastWritesLevel() == 2)
+            try loginWrite()
+            try connection.exec(write)
+            #expect(try lastWritesLevel() == 2)
+        }
         connection.close()
     }
 
