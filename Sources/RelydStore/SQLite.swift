@@ -43,6 +43,10 @@ final class SQLiteConnection: SQLConnection {
     private let busyTimeoutMilliseconds: Int32
     /// Whether the last failure was `SQLITE_BUSY`: another connection (another process) held the lock.
     private(set) var lastFailureWasBusy = false
+    /// The connection is at `synchronous=NORMAL`, left there by the last ``withoutFsync(_:)``; see there.
+    private var skipsFsync = false
+    /// ``withoutFsync(_:)``'s work is running.
+    private var inWorkWithoutFsync = false
 
     /// Opens an existing database file read-write. The file is not created here and a symlink is refused, so that
     /// the caller controls how the file comes into being (its mode, above all).
@@ -74,6 +78,7 @@ final class SQLiteConnection: SQLConnection {
     /// Runs one or more SQL statements without parameters or results (schema scripts, pragmas that answer nothing).
     func exec(_ sql: String) throws(StoreError) {
         let db = try openHandle()
+        try fsyncWrites(of: nil)
         let rc = sqlite3_exec(db, sql, nil, nil, nil)
         guard rc == SQLITE_OK else { throw error("sqlite3_exec", rc) }
     }
@@ -83,6 +88,7 @@ final class SQLiteConnection: SQLConnection {
                   _ map: (SQLiteRow) throws(StoreError) -> T) throws(StoreError) -> [T] {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try fsyncWrites(of: statement)
         try bind(bindings, to: statement)
         var rows: [T] = []
         while try step(statement) {
@@ -96,6 +102,7 @@ final class SQLiteConnection: SQLConnection {
     func run(_ sql: String, _ bindings: [SQLValue] = []) throws(StoreError) -> Int {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try fsyncWrites(of: statement)
         try bind(bindings, to: statement)
         while try step(statement) {}
         return Int(sqlite3_changes64(try openHandle()))
@@ -117,6 +124,8 @@ final class SQLiteConnection: SQLConnection {
     /// `BEGIN IMMEDIATE` takes the write lock up front, so a transaction that reads first never fails half-way with
     /// `SQLITE_BUSY` when another connection writes.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        // BEGIN counts as read-only, and the level cannot change once the transaction is open.
+        try fsyncWrites(of: nil)
         try run("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -151,6 +160,40 @@ final class SQLiteConnection: SQLConnection {
         let db = try openHandle()
         let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
         guard rc == SQLITE_OK else { throw error("sqlite3_wal_checkpoint_v2", rc) }
+    }
+
+    /// `synchronous=NORMAL` for `work`: in WAL mode, a commit that is safe from a crash of the process but not
+    /// fsynced until the next FULL commit or checkpoint.
+    ///
+    /// The level is switched lazily: the connection stays at NORMAL after `work`, and goes back to FULL just before
+    /// the next statement that may write outside such work (a write, a transaction, a script). A run of login
+    /// writes then switches nothing, and every other write still commits with an fsync. Each switch is a PRAGMA,
+    /// which SQLite parses anew every time it runs, even prepared: two of them for each write of a login showed in
+    /// its profile.
+    func withoutFsync<T>(_ work: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if !skipsFsync {
+            try setSynchronous("NORMAL")
+            skipsFsync = true
+        }
+        let outer = inWorkWithoutFsync
+        inWorkWithoutFsync = true
+        defer { inWorkWithoutFsync = outer }
+        return try work()
+    }
+
+    /// Back to `synchronous=FULL` before `statement` (nil: any statement) when it may write outside
+    /// ``withoutFsync(_:)``'s work.
+    private func fsyncWrites(of statement: OpaquePointer?) throws(StoreError) {
+        guard skipsFsync, !inWorkWithoutFsync else { return }
+        if let statement, sqlite3_stmt_readonly(statement) != 0 { return }
+        try setSynchronous("FULL")
+        skipsFsync = false
+    }
+
+    private func setSynchronous(_ level: StaticString) throws(StoreError) {
+        let db = try openHandle()
+        let rc = sqlite3_exec(db, "PRAGMA synchronous=\(level)", nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error("sqlite3_exec", rc) }
     }
 
     private func openHandle() throws(StoreError) -> OpaquePointer {

@@ -132,18 +132,6 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     }
 }
 
-extension SQLiteConnection {
-    /// `synchronous=NORMAL` for `work`, then FULL again: in WAL mode, a commit that is safe from a crash of the
-    /// process but not fsynced until the next FULL commit or checkpoint. The pragmas are prepared statements, kept
-    /// like the others: parsing them anew twice for each write of a login showed in its profile.
-    func withoutFsync<T>(_ work: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try run("PRAGMA synchronous=NORMAL")
-        let result = Result { () throws(StoreError) -> T in try work() }
-        try run("PRAGMA synchronous=FULL")
-        return try result.get()
-    }
-}
-
 // MARK: - Schema
 
 extension SQLiteConnection {
@@ -156,6 +144,12 @@ extension SQLiteConnection {
     }
 
     /// Applies the migrations this database has not seen yet, each in its own transaction with its version bump.
+    ///
+    /// Foreign keys are off while they run, as SQLite's procedure for changing a table's definition requires
+    /// (https://www.sqlite.org/lang_altertable.html#otheralter): a table is rebuilt by copying it into a new one,
+    /// dropping the old and renaming the new, and with foreign keys on, dropping a parent table would delete its
+    /// children through ON DELETE CASCADE. The pragma has no effect inside a transaction, so it is switched around
+    /// them; before each commit, `PRAGMA foreign_key_check` must find no dangling reference, or the step rolls back.
     func migrate() throws(StoreError) {
         try exec("""
             CREATE TABLE IF NOT EXISTS schema_version (
@@ -167,15 +161,24 @@ extension SQLiteConnection {
         guard current <= Schema.migrations.count else {
             throw StoreError(.schema, "schema_version \(current) is newer than this relyd (\(Schema.migrations.count))")
         }
-        for version in current..<Schema.migrations.count {
-            try transaction { () throws(StoreError) in
-                try exec(Schema.migrations[version])
-                try run("""
-                    INSERT INTO schema_version (id, version) VALUES (1, ?1)
-                    ON CONFLICT (id) DO UPDATE SET version = excluded.version
-                    """, [.integer(Int64(version + 1))])
+        guard current < Schema.migrations.count else { return }
+        try exec("PRAGMA foreign_keys=OFF")
+        let outcome = Result { () throws(StoreError) in
+            for version in current..<Schema.migrations.count {
+                try transaction { () throws(StoreError) in
+                    try exec(Schema.migrations[version])
+                    guard try query("PRAGMA foreign_key_check", [], { _ in () }).isEmpty else {
+                        throw StoreError(.schema, "migration \(version + 1): a row refers to a missing parent")
+                    }
+                    try run("""
+                        INSERT INTO schema_version (id, version) VALUES (1, ?1)
+                        ON CONFLICT (id) DO UPDATE SET version = excluded.version
+                        """, [.integer(Int64(version + 1))])
+                }
             }
         }
+        try exec("PRAGMA foreign_keys=ON")
+        try outcome.get()
     }
 
     /// The schema version recorded in the database; 0 for a new database.
@@ -241,6 +244,46 @@ enum Schema {
         ALTER TABLE sites ADD COLUMN signing_key TEXT;
         ALTER TABLE sites ADD COLUMN signing_key_id TEXT;
         ALTER TABLE sites ADD COLUMN signing_algorithm TEXT;
+        """,
+        // 2 → 3: a login's three writes (pending authorization inserted, then consumed; token bindings upserted)
+        // are commits without fsync, whose cost is the pages they write: one per B-tree the row touches. Both
+        // tables become WITHOUT ROWID, the row stored in its primary key's B-tree instead of a rowid table plus a
+        // separate index on the key, and lose their site_id index. Only a site's removal (a rare admin command)
+        // looks rows up by site, and its ON DELETE CASCADE now scans both tables; every login statement finds
+        // its row by the primary key. The expires_at indexes stay: the purge, once a minute, must not scan a large
+        // table while it holds the write lock. Each table is rebuilt as SQLite's procedure for changing a table
+        // says (copy, drop, rename, indexes again; see ``SQLiteConnection/migrate()``), columns and constraints
+        // unchanged.
+        """
+        CREATE TABLE pending_authorizations_new (
+            state TEXT PRIMARY KEY NOT NULL,
+            site_id TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+            nonce TEXT NOT NULL,
+            code_verifier TEXT NOT NULL,
+            redirect_uri TEXT NOT NULL,
+            max_age INTEGER,
+            acr_values TEXT,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO pending_authorizations_new (
+            state, site_id, nonce, code_verifier, redirect_uri, max_age, acr_values, created_at, expires_at
+        ) SELECT state, site_id, nonce, code_verifier, redirect_uri, max_age, acr_values, created_at, expires_at
+        FROM pending_authorizations;
+        DROP TABLE pending_authorizations;
+        ALTER TABLE pending_authorizations_new RENAME TO pending_authorizations;
+        CREATE INDEX pending_authorizations_expires_at ON pending_authorizations (expires_at);
+        CREATE TABLE token_bindings_new (
+            access_token_hash TEXT PRIMARY KEY NOT NULL,
+            site_id TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+            subject TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO token_bindings_new (access_token_hash, site_id, subject, expires_at)
+        SELECT access_token_hash, site_id, subject, expires_at FROM token_bindings;
+        DROP TABLE token_bindings;
+        ALTER TABLE token_bindings_new RENAME TO token_bindings;
+        CREATE INDEX token_bindings_expires_at ON token_bindings (expires_at);
         """,
     ]
 }

@@ -119,21 +119,11 @@ import Testing
     @Test func versionOneDatabaseIsMigrated() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        await (try SQLiteSiteStore.open(directory: directory.path)).close()
-        // Rebuild the file as version 1 left it: only the first migration, and one site written with its columns.
-        try FileManager.default.removeItem(atPath: directory.path + "/relyd.sqlite3")
-        #expect(FileManager.default.createFile(atPath: directory.path + "/relyd.sqlite3", contents: nil,
-                                               attributes: [.posixPermissions: 0o600]))
-        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
-        try connection.exec(Schema.migrations[0])
-        try connection.exec("""
-            CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL) STRICT;
-            INSERT INTO schema_version VALUES (1, 1);
+        try writeDatabase(atVersion: 1, in: directory.path, rows: """
             INSERT INTO sites VALUES ('old-site', 'https://op.example', 'client', 'secret', NULL, NULL, NULL,
                 'https://rp.example/cb', NULL, '["openid"]', NULL, '["authorization_code"]', '["code"]',
                 'client_secret_basic', NULL, 1, 0);
             """)
-        connection.close()
 
         let store = try SQLiteSiteStore.open(directory: directory.path)
         let site = try #require(try await store.site(id: "old-site"))
@@ -144,6 +134,79 @@ import Testing
         let reopened = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
         #expect(try reopened.schemaVersion() == Schema.migrations.count)
         reopened.close()
+    }
+
+    /// Version 3 rebuilds pending_authorizations and token_bindings as WITHOUT ROWID tables: the rows of a version 2
+    /// database survive, still cascade from their site, and each table keeps its expires_at index alone.
+    @Test func versionTwoDatabaseIsMigratedWithItsLoginRows() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let site = makeSite(id: "x")
+        let bindings = ["h1", "h2"].map { hash in
+            TokenBinding(accessTokenHash: hash, siteID: "x", subject: "u-\(hash)", expiresAt: epoch.addingTimeInterval(60))
+        }
+        try writeDatabase(atVersion: 2, in: directory.path) { connection in
+            try connection.insertSite(try SiteRow.values(of: site))
+            try connection.insertSite(try SiteRow.values(of: makeSite(id: "other")))
+            for state in ["s1", "s2"] {
+                try connection.insertPendingAuthorization(try PendingRow.values(of: makePending(state: state, siteID: "x")))
+            }
+            try connection.insertPendingAuthorization(try PendingRow.values(of: makePending(state: "o", siteID: "other")))
+            try connection.insertTokenBindings(bindings.map(TokenBindingRow.values(of:)))
+        }
+
+        let store = try SQLiteSiteStore.open(directory: directory.path)
+        #expect(try await store.site(id: "x") == site)
+        for state in ["s1", "s2"] {
+            #expect(try await store.consumePendingAuthorization(state: state, siteID: "x", now: epoch)
+                == makePending(state: state, siteID: "x"))
+        }
+        for binding in bindings {
+            #expect(try await store.tokenBinding(accessTokenHash: binding.accessTokenHash, now: epoch) == binding)
+        }
+        #expect(try await store.deleteSite(id: "other"))
+        #expect(try await store.consumePendingAuthorization(state: "o", siteID: "other", now: epoch) == nil)
+        await store.close()
+
+        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        #expect(try connection.schemaVersion() == Schema.migrations.count)
+        for table in ["pending_authorizations", "token_bindings"] {
+            let withoutRowID = try connection.query("SELECT wr FROM pragma_table_list(?1)", [.text(table)]) { $0.int64(0) }
+            #expect(withoutRowID == [1], "\(table)")
+            let indexes = try connection.query("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'",
+                                               [.text(table)]) { $0.text(0) }
+            #expect(indexes == [table + "_expires_at"])
+            let foreignKeys = try connection.query("SELECT \"table\", \"to\", on_delete FROM pragma_foreign_key_list(?1)",
+                                                   [.text(table)]) { [$0.text(0), $0.text(1), $0.text(2)] }
+            #expect(foreignKeys == [["sites", "id", "CASCADE"]], "\(table)")
+        }
+        #expect(try connection.query("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+        connection.close()
+    }
+
+    /// Migrations run with foreign keys off, as SQLite's table rebuild requires; a step that would leave a row
+    /// pointing at a missing site rolls back, and foreign keys are on again afterwards either way.
+    @Test func migrationLeavingADanglingReferenceRollsBack() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try writeDatabase(atVersion: 2, in: directory.path) { connection in
+            // A connection has foreign keys off until `configure()`: the row's site never existed.
+            try connection.insertTokenBindings([TokenBindingRow.values(of: TokenBinding(
+                accessTokenHash: "h", siteID: "missing", subject: "u", expiresAt: epoch))])
+        }
+
+        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        try connection.configure()
+        #expect(throws: StoreError.self) { try connection.migrate() }
+        #expect(try connection.schemaVersion() == 2)
+        #expect(try connection.query("SELECT count(*) FROM token_bindings") { $0.int64(0) } == [1])
+        #expect(try connection.query("PRAGMA foreign_keys") { $0.int64(0) } == [1])
+
+        try connection.run("DELETE FROM token_bindings")
+        try connection.migrate()
+        #expect(try connection.schemaVersion() == Schema.migrations.count)
+        #expect(try connection.query("PRAGMA foreign_keys") { $0.int64(0) } == [1])
+        connection.close()
     }
 
     /// Sites are cached after a read (this process is the database's only writer); the store's own updates,
@@ -168,8 +231,9 @@ import Testing
         await store.close()
     }
 
-    /// Login writes run with `synchronous=NORMAL` and everything else with FULL, the documented durability; the
-    /// switch is made by reused prepared statements, which must take effect each time.
+    /// Login writes run with `synchronous=NORMAL` and every other write with FULL, the documented durability. The
+    /// level is switched lazily: it stays NORMAL across reads and further login writes, and is FULL again before any
+    /// other write, transaction or script.
     @Test func loginWritesAloneSkipTheFsync() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -178,12 +242,32 @@ import Testing
         try StateDirectory.createPrivateFile(path)
         let connection = try SQLiteConnection(path: path)
         try connection.configure()
+        try connection.exec("CREATE TABLE t (x INTEGER) STRICT")
         func level() throws(StoreError) -> Int64? { try connection.query("PRAGMA synchronous") { $0.int64(0) }.first }
-        for _ in 0..<3 {
-            #expect(try level() == 2)  // FULL
-            #expect(try connection.withoutFsync { () throws(StoreError) in try level() } == 1)  // NORMAL
+        // Each write records the level it runs (and commits) with.
+        let write = "INSERT INTO t (x) SELECT synchronous FROM pragma_synchronous"
+        func lastWritesLevel() throws(StoreError) -> Int64? {
+            try connection.query("SELECT x FROM t ORDER BY rowid DESC LIMIT 1") { $0.int64(0) }.first
         }
-        #expect(try level() == 2)
+        func loginWrite() throws(StoreError) {
+            _ = try connection.withoutFsync { () throws(StoreError) -> Int in try connection.run(write) }
+        }
+        #expect(try level() == 2)  // FULL
+        for _ in 0..<3 {
+            try loginWrite()
+            #expect(try lastWritesLevel() == 1)  // NORMAL
+            #expect(try level() == 1)  // a read leaves it
+            try loginWrite()
+            #expect(try lastWritesLevel() == 1)
+            try connection.run(write)
+            #expect(try lastWritesLevel() == 2)
+            try loginWrite()
+            _ = try connection.transaction { () throws(StoreError) -> Int in try connection.run(write) }
+            #expect(try lastWritesLevel() == 2)
+            try loginWrite()
+            try connection.exec(write)
+            #expect(try lastWritesLevel() == 2)
+        }
         connection.close()
     }
 
@@ -197,8 +281,8 @@ import Testing
         try await store.insertSite(makeSite(id: "x"))
         let database = directory.stateDirectory + "/relyd.sqlite3"
         let before = try size(of: database)
-        // Each insert writes about four pages (the row and three index entries): well over 1000 WAL frames.
-        for index in 0..<600 {
+        // Each insert writes at least two pages (the row's and its expires_at index entry's): over 1000 WAL frames.
+        for index in 0..<800 {
             try await store.insertPendingAuthorization(makePending(state: "state-\(index)", siteID: "x"))
             // A login write may complete without suspending; let the other tests' tasks have the pool now and then.
             if index % 50 == 0 { await Task.yield() }
@@ -271,6 +355,28 @@ import Testing
         #expect(try connection.query("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
         connection.close()
     }
+}
+
+/// Makes `directory/relyd.sqlite3` a database as relyd at schema `version` left it: its first `version` migrations,
+/// then `rows` written with that schema.
+private func writeDatabase(atVersion version: Int, in directory: String,
+                           rows: (SQLiteConnection) throws -> Void) throws {
+    let path = directory + "/relyd.sqlite3"
+    #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]))
+    let connection = try SQLiteConnection(path: path)
+    defer { connection.close() }
+    try connection.exec("PRAGMA journal_mode=WAL")
+    for migration in Schema.migrations.prefix(version) { try connection.exec(migration) }
+    try connection.exec("""
+        CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL) STRICT;
+        INSERT INTO schema_version VALUES (1, \(version));
+        """)
+    try rows(connection)
+}
+
+/// `writeDatabase(atVersion:in:rows:)` with rows written as SQL.
+private func writeDatabase(atVersion version: Int, in directory: String, rows: String) throws {
+    try writeDatabase(atVersion: version, in: directory) { connection in try connection.exec(rows) }
 }
 
 /// The permission bits of `path`.
