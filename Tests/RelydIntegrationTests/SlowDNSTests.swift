@@ -1,6 +1,5 @@
 import Foundation
-import RelydClient
-import RelydProtocol
+import RelydHTTP
 import RelydTestSupport
 import Testing
 
@@ -10,10 +9,11 @@ import Testing
 @Suite struct SlowDNSTests {
     /// The host name whose lookup hangs; `.invalid` (RFC 6761) never reaches a real DNS server by accident.
     static let slowHost = "slow-dns.invalid"
-    static let lookupSeconds = 4
-    static let timeoutMilliseconds = 300
-    /// Far above op_timeout_ms and far below what a joined lookup costs (about `lookupSeconds`).
-    static let promptSeconds = 2.5
+    static let lookupSeconds = 6
+    static let timeoutMilliseconds = 500
+    /// Far above op_timeout_ms, and far below what a joined lookup costs: about `lookupSeconds` for the hung request,
+    /// that less the next request's head start (two timeouts) for the next one.
+    static let promptSeconds = 3.0
 
     /// A getaddrinfo that hangs for `slowHost` and answers like libc's for every other name, for LD_PRELOAD.
     static let preloadSource = """
@@ -35,45 +35,30 @@ import Testing
         }
         """
 
-    @Test func hungLookup_failsAtTheTimeout_andOtherOPRequestsGoOn() async throws {
+    @Test func hungLookup_failsAtTheTimeout_andOtherOPRequestsGoOn() throws {
         let directory = try TemporaryDirectory()
         let preload = try Self.compilePreload(in: directory.url)
         let op = try LoopbackHTTPServer()
-        op.start(serving: FakeOP(issuer: op.baseURL))
+        let discovery = try JSONEncoder().encode(FakeOP(issuer: op.baseURL).discovery())
+        op.start(answering: { _ in
+            HTTPResponse(status: 200, headers: ["content-type": "application/json"], body: discovery)
+        })
         defer { op.stop() }
         let config = "allow_http_loopback = true\nop_timeout_ms = \(Self.timeoutMilliseconds)"
         let daemon = try RelydDaemon(in: directory.url.appendingPathComponent("daemon"), extraConfig: config,
                                      environment: ["LD_PRELOAD": preload])
-        let hungClient = RelydClient(socketPath: daemon.socketPath, timeout: .seconds(30))
-        let nextClient = RelydClient(socketPath: daemon.socketPath, timeout: .seconds(30))
-        defer {
-            hungClient.close()
-            nextClient.close()
-        }
 
-        async let hungAnswer = Self.discovery(hungClient, opHost: "https://\(Self.slowHost):8443")
+        let hungRequest = TimedDiscovery(socketPath: daemon.socketPath, opHost: "https://\(Self.slowHost):8443")
         // Issued once the hung request has timed out, whether or not its answer has come back yet.
-        try await Task.sleep(for: .milliseconds(2 * Self.timeoutMilliseconds))
-        let next = await Self.discovery(nextClient, opHost: op.baseURL)
-        let hung = await hungAnswer
+        usleep(useconds_t(2 * Self.timeoutMilliseconds * 1000))
+        let next = try TimedDiscovery(socketPath: daemon.socketPath, opHost: op.baseURL).answer()
+        let hung = try hungRequest.answer()
 
         #expect(hung.code == "op_unreachable")
         #expect(next.code == nil)
         #expect(hung.duration < .seconds(Self.promptSeconds), "the hung lookup's request took \(hung.duration)")
         #expect(next.duration < .seconds(Self.promptSeconds), "the next OP request took \(next.duration)")
         #expect(daemon.terminate() == 0)
-    }
-
-    /// get_discovery's error code (nil when it succeeds) and how long its answer took.
-    static func discovery(_ client: RelydClient, opHost: String) async -> (code: String?, duration: Duration) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        do {
-            _ = try await client.discovery(opHost: opHost)
-            return (nil, start.duration(to: clock.now))
-        } catch {
-            return (error.code, start.duration(to: clock.now))
-        }
     }
 
     /// Builds the preload library with the toolchain's clang, which every Swift installation ships.
@@ -96,5 +81,33 @@ import Testing
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw IntegrationError("no clang on PATH nor beside swift")
+    }
+}
+
+/// One get_discovery on a connection and a thread of its own, so that its duration is the daemon's answer time, not
+/// how long this test process's busy cooperative pool took to notice the answer.
+final class TimedDiscovery: @unchecked Sendable {
+    private let answered = DispatchSemaphore(value: 0)
+    // Written by the request's thread before it signals `answered`, read after waiting for it.
+    private var outcome: Result<(code: String?, duration: Duration), any Error> = .failure(IntegrationError("unsent"))
+
+    init(socketPath: String, opHost: String) {
+        let line = Array(#"{"id":1,"command":"get_discovery","params":{"op_host":"\#(opHost)"}}"#.utf8) + [0x0a]
+        Thread { [self] in
+            outcome = Result {
+                let connection = try DaemonRobustnessTests.LineConnection(path: socketPath)
+                let clock = ContinuousClock()
+                let start = clock.now
+                let code = try connection.errorCode(after: line)
+                return (code, start.duration(to: clock.now))
+            }
+            answered.signal()
+        }.start()
+    }
+
+    /// The error code (nil when the request succeeded) and the time from sending the request to its answer.
+    func answer() throws -> (code: String?, duration: Duration) {
+        answered.wait()
+        return try outcome.get()
     }
 }
