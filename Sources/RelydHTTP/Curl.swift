@@ -539,6 +539,8 @@ private final class CurlEngine: @unchecked Sendable {
         string(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         long(CURLOPT_FOLLOWLOCATION, 0)
         long(CURLOPT_NOSIGNAL, 1)
+        // A timed-out DNS lookup is abandoned, not joined: joining blocks the worker, i.e. every OP request, meanwhile.
+        long(CURLOPT_QUICK_EXIT, 1)
         string(CURLOPT_PROXY, "")  // ignore proxy environment variables
         long(CURLOPT_CONNECTTIMEOUT_MS, max(1, transfer.timeouts.connectMilliseconds))
         long(CURLOPT_TIMEOUT_MS, max(1, transfer.timeouts.totalMilliseconds))

@@ -60,7 +60,14 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Accepts connections on a background thread and answers each request with `handler`'s response, reporting
     /// each answered request to `served`.
     public func start(serving handler: any HTTPTransport, served: ServedObserver? = nil) {
-        let thread = Thread { [self] in acceptLoop(handler, served) }
+        start(answering: { Self.answer($0, with: handler) }, served: served)
+    }
+
+    /// Like ``start(serving:served:)``, but `respond` runs on the connection's own thread and must not wait for the
+    /// cooperative pool: an OP that answers in time even while other tests hold every pool thread.
+    public func start(answering respond: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+                      served: ServedObserver? = nil) {
+        let thread = Thread { [self] in acceptLoop(respond, served) }
         thread.name = "loopback-http-accept"
         thread.start()
     }
@@ -84,7 +91,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
-    private func acceptLoop(_ handler: any HTTPTransport, _ served: ServedObserver?) {
+    private func acceptLoop(_ respond: @escaping @Sendable (HTTPRequest) -> HTTPResponse, _ served: ServedObserver?) {
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
@@ -104,7 +111,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             var noDelay: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let thread = Thread { [self] in
-                serve(connection: fd, handler, served)
+                serve(connection: fd, respond, served)
                 lock.withLock { _ = connections.remove(fd) }
                 close(fd)
             }
@@ -113,7 +120,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
-    private func serve(connection fd: Int32, _ handler: any HTTPTransport, _ served: ServedObserver?) {
+    private func serve(connection fd: Int32, _ respond: (HTTPRequest) -> HTTPResponse, _ served: ServedObserver?) {
         var reader = RequestReader(fd: fd)
         while let parsed = reader.next() {
             let arrival = reader.requestArrival
@@ -135,7 +142,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 while recv(fd, &byte, 1, 0) > 0 {}
                 return
             }
-            let response = Self.answer(request, with: handler)
+            let response = respond(request)
             let keepAlive = request.headers.first { $0.0.lowercased() == "connection" }?.1.lowercased() != "close"
             let written = write(fd, Self.encode(response, keepAlive: keepAlive))
             served?(request.url.path, monotonicSeconds() - arrival)

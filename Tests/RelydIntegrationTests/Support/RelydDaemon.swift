@@ -49,11 +49,14 @@ final class RelydDaemon: @unchecked Sendable {
     let socketPath: String
     let configPath: String
     let logPath: String
+    /// Variables set for the daemon on top of the test process's environment (e.g. `LD_PRELOAD`).
+    let environment: [String: String]
     private(set) var process: Process?
 
     /// Writes a configuration (`extraConfig` lines appended) and starts the daemon, waiting until it accepts.
-    init(in directory: URL, extraConfig: String = "") throws {
+    init(in directory: URL, extraConfig: String = "", environment: [String: String] = [:]) throws {
         self.directory = directory
+        self.environment = environment
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         socketPath = directory.appendingPathComponent("relyd.sock").path
@@ -73,6 +76,7 @@ final class RelydDaemon: @unchecked Sendable {
         let process = Process()
         process.executableURL = try Checkout.product("relyd")
         process.arguments = ["--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
