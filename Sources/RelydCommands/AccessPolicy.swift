@@ -41,12 +41,8 @@ public final class AccessControl: Sendable {
         current = Locked(policy)
     }
 
-    public var policy: AccessPolicy {
-        get { current.withLock { $0 } }
-    }
-
-    /// What `peer` may do under the policy in force, decided under the lock: a copy of the policy, as ``policy``
-    /// returns, retains and releases its four sets, on the path of every request.
+    /// What `peer` may do under the policy in force, decided under the lock: copying the policy out would retain and
+    /// release its four sets on the path of every request.
     public func permissions(for peer: PeerCredentials) -> (allowed: Bool, mayChangeSites: Bool) {
         current.withLock { policy in (policy.allows(peer), policy.allowsChangingSites(peer)) }
     }

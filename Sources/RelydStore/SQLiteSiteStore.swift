@@ -177,8 +177,10 @@ extension SQLiteConnection {
                 }
             }
         }
-        try exec("PRAGMA foreign_keys=ON")
+        // The migration's own error, if any, is the one to report; the pragma's only if the migration succeeded.
+        let restored = Result { () throws(StoreError) in try exec("PRAGMA foreign_keys=ON") }
         try outcome.get()
+        try restored.get()
     }
 
     /// The schema version recorded in the database; 0 for a new database.
@@ -253,7 +255,9 @@ enum Schema {
         // its row by the primary key. The expires_at indexes stay: the purge, once a minute, must not scan a large
         // table while it holds the write lock. Each table is rebuilt as SQLite's procedure for changing a table
         // says (copy, drop, rename, indexes again; see ``SQLiteConnection/migrate()``), columns and constraints
-        // unchanged.
+        // unchanged. Rows whose site is gone (deleted by hand with foreign keys off, a partial restore) are not
+        // copied: they were dead login state already, and the migration's foreign-key check would otherwise stop
+        // relyd from starting until someone cleaned them up.
         """
         CREATE TABLE pending_authorizations_new (
             state TEXT PRIMARY KEY NOT NULL,
@@ -269,7 +273,7 @@ enum Schema {
         INSERT INTO pending_authorizations_new (
             state, site_id, nonce, code_verifier, redirect_uri, max_age, acr_values, created_at, expires_at
         ) SELECT state, site_id, nonce, code_verifier, redirect_uri, max_age, acr_values, created_at, expires_at
-        FROM pending_authorizations;
+        FROM pending_authorizations WHERE site_id IN (SELECT id FROM sites);
         DROP TABLE pending_authorizations;
         ALTER TABLE pending_authorizations_new RENAME TO pending_authorizations;
         CREATE INDEX pending_authorizations_expires_at ON pending_authorizations (expires_at);
@@ -280,7 +284,8 @@ enum Schema {
             expires_at REAL NOT NULL
         ) STRICT, WITHOUT ROWID;
         INSERT INTO token_bindings_new (access_token_hash, site_id, subject, expires_at)
-        SELECT access_token_hash, site_id, subject, expires_at FROM token_bindings;
+        SELECT access_token_hash, site_id, subject, expires_at FROM token_bindings
+        WHERE site_id IN (SELECT id FROM sites);
         DROP TABLE token_bindings;
         ALTER TABLE token_bindings_new RENAME TO token_bindings;
         CREATE INDEX token_bindings_expires_at ON token_bindings (expires_at);
