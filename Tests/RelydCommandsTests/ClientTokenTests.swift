@@ -77,11 +77,9 @@ import Testing
     /// Concurrent calls for the same scopes send one request and get one token.
     @Test func concurrentClientTokenCalls_reachTheOPOnce() async throws {
         let fixture = try await TokenCommandsFixture()
-        fixture.service.tokenDelay = 0.3
-        let tokens = await withTaskGroup(of: JSONValue?.self) { group in
-            for _ in 0..<10 { group.addTask { await clientToken(fixture, scope: ["api"]).data["access_token"] } }
-            return await group.reduce(into: [JSONValue?]()) { $0.append($1) }
-        }
+        let gate = RequestGate()
+        fixture.service.tokenGate = gate
+        let tokens = await gate.overlappingCalls(10) { await clientToken(fixture, scope: ["api"]).data["access_token"] }
         #expect(Set(tokens.map { $0?.stringValue ?? "" }).count == 1)
         #expect(tokens.first??.stringValue != nil)
         #expect(tokenRequests(fixture) == 1)

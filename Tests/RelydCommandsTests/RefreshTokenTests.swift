@@ -133,13 +133,11 @@ import Testing
     /// Twenty concurrent refreshes of one rotating token send one request to the OP and all get the same answer.
     @Test func concurrentRefreshes_ofOneToken_reachTheOPOnce_andShareTheAnswer() async throws {
         let fixture = try await TokenCommandsFixture()
-        fixture.service.tokenDelay = 0.3
+        let gate = RequestGate()
+        fixture.service.tokenGate = gate
         let before = fixture.harness.op.requests(to: "/token").count
         let token = fixture.refreshToken
-        let answers = await withTaskGroup(of: String.self) { group in
-            for _ in 0..<20 { group.addTask { await fixture.refresh(token).raw } }
-            return await group.reduce(into: [String]()) { $0.append($1) }
-        }
+        let answers = await gate.overlappingCalls(20) { await fixture.refresh(token).raw }
         #expect(fixture.harness.op.requests(to: "/token").count == before + 1)
         #expect(Set(answers).count == 1)
         #expect(answers.first?.contains("\"status\":\"ok\"") == true)

@@ -29,7 +29,7 @@ private func elapsed(since start: ContinuousClock.Instant) -> Double {
 @Suite("CurlTransport over plain HTTP")
 struct CurlHTTPTests {
     @Test func getReturnsStatusHeadersAndBody() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -41,7 +41,7 @@ struct CurlHTTPTests {
     }
 
     @Test func postSendsHeadersAndBody() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -60,7 +60,7 @@ struct CurlHTTPTests {
     }
 
     @Test func postWithEmptyBodyAndBinaryBody() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -73,7 +73,7 @@ struct CurlHTTPTests {
     }
 
     @Test func putAndDeleteUseTheirMethods() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -96,7 +96,7 @@ struct CurlHTTPTests {
     }
 
     @Test func responseHeadersAreLowerCasedAndInterimBlocksDropped() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -117,7 +117,7 @@ struct CurlHTTPTests {
     }
 
     @Test func redirectIsReturnedNotFollowed() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -129,7 +129,7 @@ struct CurlHTTPTests {
 
     @Test(arguments: [204, 400, 401, 404, 500, 503])
     func errorStatusesAreResponses(status: Int) async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -139,7 +139,7 @@ struct CurlHTTPTests {
     }
 
     @Test func connectionsAreReused() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -149,7 +149,7 @@ struct CurlHTTPTests {
     }
 
     @Test func totalTimeoutFires() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 300))
         defer { transport.shutdown() }
 
@@ -167,7 +167,7 @@ struct CurlHTTPTests {
 
     /// Timeouts changed on a running transport (SIGHUP) apply to the next request.
     @Test func changedTimeouts_applyToTheNextRequest() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 60_000))
         defer { transport.shutdown() }
         transport.timeouts = CurlTransport.Timeouts(connectMilliseconds: 3000, totalMilliseconds: 300)
@@ -183,7 +183,7 @@ struct CurlHTTPTests {
     }
 
     @Test func slowResponseWithinTimeoutSucceeds() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 5000))
         defer { transport.shutdown() }
 
@@ -217,7 +217,7 @@ struct CurlHTTPTests {
     }
 
     @Test func bodyOverTheCapIsRejected() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(maxResponseBytes: 1000))
         defer { transport.shutdown() }
 
@@ -260,7 +260,7 @@ struct CurlHTTPTests {
     }
 
     @Test func errorsNeverContainBodiesOrHeaderValues() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 200))
         defer { transport.shutdown() }
 
@@ -275,7 +275,7 @@ struct CurlHTTPTests {
     }
 
     @Test func hundredConcurrentRequestsComplete() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 30_000))
         defer { transport.shutdown() }
 
@@ -310,7 +310,7 @@ struct CurlHTTPTests {
     }
 
     @Test func hangingRequestDoesNotDelayOthersAndCanBeCancelled() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 20_000))
         defer { transport.shutdown() }
 
@@ -345,7 +345,7 @@ struct CurlHTTPTests {
     }
 
     @Test func shutdownFailsPendingAndLaterRequests() async throws {
-        let server = try TestServer.plain()
+        let server = try await TestServer.plain()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 20_000))
 
         let pending = Task { () async -> HTTPTransportError? in
@@ -366,8 +366,8 @@ struct CurlHTTPTests {
 @Suite("CurlTransport over HTTPS")
 struct CurlHTTPSTests {
     @Test func caFileIsTrusted() async throws {
-        let ca = try TestCA.main.get()
-        let server = try TestServer.https()
+        let ca = try await TestCA.main.value
+        let server = try await TestServer.https()
         let transport = CurlTransport(configuration: .init(caFile: ca.caFile))
         defer { transport.shutdown() }
 
@@ -381,17 +381,17 @@ struct CurlHTTPSTests {
     }
 
     @Test func hostNameIsVerified() async throws {
-        let ca = try TestCA.main.get()
+        let ca = try await TestCA.main.value
         let transport = CurlTransport(configuration: .init(caFile: ca.caFile))
         defer { transport.shutdown() }
 
         // The certificate names 127.0.0.1, ::1 and localhost.
-        let byName = try await transport.send(HTTPRequest(url: try TestServer.https().url("/json", host: "localhost")))
+        let byName = try await transport.send(HTTPRequest(url: try await TestServer.https().url("/json", host: "localhost")))
         #expect(byName.status == 200)
 
         // 127.0.0.2 is loopback too (all of 127/8 is on Linux) but not in the certificate: a trusted chain for the
         // wrong name must fail.
-        let server = try TestServer(tls: ca, host: "127.0.0.2")
+        let server = try await TestServer.start(tls: ca, host: "127.0.0.2")
         defer { server.stop() }
         let error = await sendError(transport, HTTPRequest(url: server.url("/json")))
         guard case .unreachable(let message)? = error else {
@@ -402,7 +402,7 @@ struct CurlHTTPSTests {
     }
 
     @Test func withoutTheCAVerificationFails() async throws {
-        let server = try TestServer.https()
+        let server = try await TestServer.https()
         let transport = CurlTransport()
         defer { transport.shutdown() }
 
@@ -415,8 +415,8 @@ struct CurlHTTPSTests {
     }
 
     @Test func anUnrelatedCAFileDoesNotValidate() async throws {
-        let other = try TestCA.other.get()
-        let server = try TestServer.https()
+        let other = try await TestCA.other.value
+        let server = try await TestServer.https()
         let transport = CurlTransport(configuration: .init(caFile: other.caFile))
         defer { transport.shutdown() }
 
@@ -430,11 +430,11 @@ struct CurlHTTPSTests {
     @Test func caFileAndCADirectoryAreBothTrusted() async throws {
         // caFile holds an unrelated CA; the server's CA is only in caDirectory. Success shows that setting
         // CURLOPT_CAINFO does not switch off CURLOPT_CAPATH, which is how caFile adds to the system store.
-        let ca = try TestCA.main.get()
-        let other = try TestCA.other.get()
-        let server = try TestServer.https()
+        let ca = try await TestCA.main.value
+        let other = try await TestCA.other.value
+        let server = try await TestServer.https()
         let transport = CurlTransport(
-            configuration: .init(caFile: other.caFile, caDirectory: try ca.hashedDirectory(), trustSystemStore: false))
+            configuration: .init(caFile: other.caFile, caDirectory: try await ca.hashedDirectory(), trustSystemStore: false))
         defer { transport.shutdown() }
 
         let response = try await transport.send(HTTPRequest(url: server.url("/json")))
@@ -442,8 +442,8 @@ struct CurlHTTPSTests {
     }
 
     @Test func pinnedCAFileWithoutSystemStore() async throws {
-        let ca = try TestCA.main.get()
-        let server = try TestServer.https()
+        let ca = try await TestCA.main.value
+        let server = try await TestServer.https()
 
         let pinned = CurlTransport(configuration: .init(caFile: ca.caFile, trustSystemStore: false))
         defer { pinned.shutdown() }
@@ -459,7 +459,7 @@ struct CurlHTTPSTests {
     }
 
     @Test func missingCAFileIsUnreachable() async throws {
-        let server = try TestServer.https()
+        let server = try await TestServer.https()
         let transport = CurlTransport(configuration: .init(caFile: "/nonexistent/relyd-ca.pem"))
         defer { transport.shutdown() }
 
@@ -471,8 +471,8 @@ struct CurlHTTPSTests {
     }
 
     @Test func concurrentHTTPSRequestsComplete() async throws {
-        let ca = try TestCA.main.get()
-        let server = try TestServer.https()
+        let ca = try await TestCA.main.value
+        let server = try await TestServer.https()
         let transport = CurlTransport(configuration: .init(totalTimeoutMilliseconds: 30_000, caFile: ca.caFile))
         defer { transport.shutdown() }
 

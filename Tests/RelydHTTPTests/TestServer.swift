@@ -1,4 +1,5 @@
 import Foundation
+import RelydTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,8 @@ struct TestSetupError: Error, CustomStringConvertible {
 
 /// The Python server in test_server.py, started for one test. It exits when `stop()` closes its stdin, and also when
 /// the test process dies (stdin reaches end of file), so no server outlives the tests.
-/// `@unchecked Sendable`: every stored property is a `let` set in init; `stop()` (Process and Pipe calls) is only
-/// called by the test that owns the server, after its concurrent requests are done.
+/// `@unchecked Sendable`: every stored property is a `let` set in init; `stop()` (a Pipe call) is only called by the
+/// test that owns the server, after its concurrent requests are done.
 final class TestServer: @unchecked Sendable {
     let port: Int
     let scheme: String
@@ -19,22 +20,26 @@ final class TestServer: @unchecked Sendable {
     private let stdin: Pipe
 
     /// One plain-HTTP and one HTTPS server shared by all tests of this process: starting Python costs about
-    /// 150 ms of CPU, and the tests run in parallel on few cores. Both exit with the test process.
-    private static let sharedPlain: Result<TestServer, TestSetupError> = Result { () throws(TestSetupError) in
-        try TestServer()
-    }
-    private static let sharedTLS: Result<TestServer, TestSetupError> = Result { () throws(TestSetupError) in
-        try TestServer(tls: TestCA.main.get())
-    }
-    static func plain() throws -> TestServer { try sharedPlain.get() }
+    /// 150 ms of CPU, and the tests run in parallel on few cores. Both exit with the test process. Tasks rather
+    /// than lazy values: the first test to ask waits for the start without holding a cooperative thread, and so do
+    /// the tests asking meanwhile (a lazy static would block them all inside its one-time initialisation).
+    private static let sharedPlain = Task { try await start() }
+    private static let sharedTLS = Task { try await start(tls: TestCA.main.value) }
+    static func plain() async throws -> TestServer { try await sharedPlain.value }
     /// Serves a certificate for 127.0.0.1 and localhost issued by `TestCA.main`.
-    static func https() throws -> TestServer { try sharedTLS.get() }
+    static func https() async throws -> TestServer { try await sharedTLS.value }
+
+    /// Starts a server; with `tls`, it serves HTTPS with a certificate for 127.0.0.1 issued by `tls.caFile`.
+    /// Python's start and the wait for its port happen on a thread of their own (see ``offPool(_:)``).
+    static func start(tls: TestCA? = nil, host: String = "127.0.0.1") async throws -> TestServer {
+        try await offPool { try TestServer(tls: tls, host: host) }
+    }
 
     static let scriptPath: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("test_server.py").path
 
-    /// Starts the server; with `tls`, it serves HTTPS with a certificate for 127.0.0.1 issued by `tls.caFile`.
-    init(tls: TestCA? = nil, host: String = "127.0.0.1") throws(TestSetupError) {
+    /// Blocks until Python reports its port: only ever called through ``start(tls:host:)``.
+    private init(tls: TestCA?, host: String) throws(TestSetupError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", TestServer.scriptPath]
@@ -78,10 +83,9 @@ final class TestServer: @unchecked Sendable {
         URL(string: "\(scheme)://\(host ?? self.host):\(port)\(path)")!
     }
 
+    /// Closes the server's stdin, on which it exits; no wait for that, which would hold the caller's thread.
     func stop() {
         try? stdin.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
     }
 
     deinit { stop() }
@@ -97,37 +101,44 @@ struct TestCA: Sendable {
 
     static let generator = ProcessInfo.processInfo.environment["RELYD_GEN_TEST_CA"] ?? "/work/shared/op/gen-test-ca.sh"
 
-    /// The CA that issues the HTTPS test server's certificate.
-    static let main: Result<TestCA, TestSetupError> = make("main")
+    /// The CA that issues the HTTPS test server's certificate. Made once, off the cooperative pool (RSA key
+    /// generation takes seconds on a loaded machine); the tests needing it await it.
+    static let main = Task { try await offPool { try make("main") } }
     /// An unrelated CA (certificate only), which must not validate the test server. Its subject differs from the
     /// main CA's: OpenSSL looks issuers up by subject name, and a CA file holding a same-named but different CA
     /// would shadow the right one in a CA directory.
-    static let other: Result<TestCA, TestSetupError> = {
-        let directory = NSTemporaryDirectory() + "relyd-http-tests-\(getpid())/other"
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try run("/usr/bin/env", [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
-                "-subj", "/CN=relyd unrelated test CA", "-keyout", directory + "/ca.key", "-out", directory + "/ca.crt",
-            ])
-            return .success(TestCA(directory: directory))
-        } catch {
-            return .failure(TestSetupError(description: "making the unrelated CA failed: \(error)"))
+    static let other = Task {
+        try await offPool { () throws(TestSetupError) -> TestCA in
+            let directory = NSTemporaryDirectory() + "relyd-http-tests-\(getpid())/other"
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try run("/usr/bin/env", [
+                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
+                    "-subj", "/CN=relyd unrelated test CA", "-keyout", directory + "/ca.key", "-out", directory + "/ca.crt",
+                ])
+                return TestCA(directory: directory)
+            } catch {
+                throw TestSetupError(description: "making the unrelated CA failed: \(error)")
+            }
         }
-    }()
+    }
 
-    private static func make(_ name: String) -> Result<TestCA, TestSetupError> {
+    private static func make(_ name: String) throws(TestSetupError) -> TestCA {
         let directory = NSTemporaryDirectory() + "relyd-http-tests-\(getpid())/\(name)"
         do {
             try run("/bin/bash", [generator, directory])
-            return .success(TestCA(directory: directory))
+            return TestCA(directory: directory)
         } catch {
-            return .failure(TestSetupError(description: "\(generator) \(directory) failed: \(error)"))
+            throw TestSetupError(description: "\(generator) \(directory) failed: \(error)")
         }
     }
 
     /// A hashed certificate directory (for CURLOPT_CAPATH) holding only this CA.
-    func hashedDirectory() throws -> String {
+    func hashedDirectory() async throws -> String {
+        try await offPool { try makeHashedDirectory() }
+    }
+
+    private func makeHashedDirectory() throws -> String {
         let directory = self.directory + "/hashed"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let target = directory + "/ca.pem"
@@ -138,6 +149,7 @@ struct TestCA: Sendable {
         return directory
     }
 
+    /// Blocks until the process ends: call it off the cooperative pool only.
     static func run(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -3,6 +3,7 @@ import Foundation
 import RelydBasics
 import RelydClient
 import RelydProtocol
+import RelydTestSupport
 import Testing
 
 /// Several relyd instances (real binaries, each on its own socket) sharing one PostgreSQL database, as the hosts of
@@ -190,21 +191,6 @@ private final class SharedDatabaseStack: @unchecked Sendable {
     }
 
     private let stopped = Locked(false)
-}
-
-/// Runs blocking work (starting processes, waiting for them) on a thread of its own, so that it does not hold one
-/// of the cooperative pool's few threads (two on a 2-core machine), which other suites' timers and clients need.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-    }
-}
-
-/// ``offPool(_:)`` for work that cannot fail.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: work()) }
-    }
 }
 
 /// The error code `operation` fails with, or nil when it succeeds.

@@ -1,6 +1,7 @@
 import Foundation
 import RelydBasics
 import RelydStore
+import RelydTestSupport
 import Testing
 
 /// The store implementations every conformance test runs against.
@@ -63,24 +64,6 @@ func withDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
         throw error
     }
     await offPool { database.drop() }
-}
-
-/// Runs blocking work (libpq round trips, starting the cluster) on a thread of its own: the tests run in parallel,
-/// and blocking the cooperative pool's few threads would stall the timing-sensitive tests of the same process.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-    }
-}
-
-/// ``offPool(_:)`` for work that cannot fail.
-func offPool(_ work: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread {
-            work()
-            continuation.resume()
-        }
-    }
 }
 
 /// A fixed instant with a fractional part, so that tests notice any loss of date precision.

@@ -1,6 +1,7 @@
 import Foundation
 import RelydBasics
 @testable import RelydStore
+import RelydTestSupport
 import Testing
 
 /// What only the PostgreSQL backend promises: a schema relyd migrates itself (also when instances start together),

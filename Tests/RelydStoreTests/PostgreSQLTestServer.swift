@@ -1,5 +1,6 @@
 import Foundation
 @testable import RelydStore
+import RelydTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -15,19 +16,28 @@ enum PostgreSQLTestServer {
         if let url = ProcessInfo.processInfo.environment["RELYD_TEST_POSTGRESQL_URL"], !url.isEmpty {
             return .success(url)
         }
-        guard let pipe = popen(script("start-postgres.sh") + " --stop-when-gone \(getpid())", "r") else {
-            return .failure(StoreError(.io, "popen: cannot run scripts/start-postgres.sh"))
+        // Not popen: its shell inherits every descriptor open in the test process at that moment, and the server
+        // it leaves running would hold other tests' pipes open (their readers then wait for end-of-file forever).
+        let outputPath = NSTemporaryDirectory() + "relyd-start-postgres-\(getpid()).out"
+        let errorPath = outputPath + ".err"
+        defer {
+            unlink(outputPath)
+            unlink(errorPath)
         }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while case let count = fread(&chunk, 1, chunk.count, pipe), count > 0 { output += chunk[..<count] }
-        let status = pclose(pipe)
-        let folder = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let started = ChildProcess.spawn(script("start-postgres.sh"), ["--stop-when-gone", "\(getpid())"],
+                                         output: .init(outputPath: outputPath, errorPath: errorPath))
+        guard case .success(let pid) = started else {
+            return .failure(StoreError(.io, "cannot run scripts/start-postgres.sh"))
+        }
+        let status = ChildProcess.waitForExit(pid)
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let folder = output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == 0, let env = try? String(contentsOfFile: folder + "/env", encoding: .utf8),
               let url = env.split(separator: "=", maxSplits: 1).last
         else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             return .failure(StoreError(.io, "scripts/start-postgres.sh failed: install postgresql "
-                                       + "(scripts/install-deps.sh --test) or set RELYD_TEST_POSTGRESQL_URL"))
+                                       + "(scripts/install-deps.sh --test) or set RELYD_TEST_POSTGRESQL_URL; \(errors)"))
         }
         return .success(url.trimmingCharacters(in: .whitespacesAndNewlines))
     }()

@@ -36,7 +36,7 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
     private var accessTokens: [String: (clientID: String, subject: String)] = [:]
     private var refreshTokens: [String: (clientID: String, subject: String)] = [:]
     private var issuedIDTokens: Set<String> = []
-    private var overrides: [String: @Sendable (HTTPRequest) throws(HTTPTransportError) -> HTTPResponse] = [:]
+    private var overrides: [String: Responder] = [:]
     private var counter = 0
     /// Makes this OP's tokens differ from every other instance's, as a real OP's do: relyd keys what it remembers
     /// about a token by its hash, across all the OPs its sites use.
@@ -78,8 +78,12 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
         lock.withLock { clients[id] = Client(secret: secret, redirectURIs: redirectURIs, authMethod: authMethod) }
     }
 
+    /// Answers one request in place of a normal endpoint. Async so that a responder can hold its answer (see
+    /// ``RequestGate``) without blocking one of the cooperative pool's few threads.
+    public typealias Responder = @Sendable (HTTPRequest) async throws(HTTPTransportError) -> HTTPResponse
+
     /// Answers requests to `path` with `responder` instead of the normal endpoint.
-    public func override(path: String, _ responder: @escaping @Sendable (HTTPRequest) throws(HTTPTransportError) -> HTTPResponse) {
+    public func override(path: String, _ responder: @escaping Responder) {
         lock.withLock { overrides[path] = responder }
     }
 
@@ -106,11 +110,11 @@ public final class FakeOP: HTTPTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws(HTTPTransportError) -> HTTPResponse {
-        let override = lock.withLock { () -> (@Sendable (HTTPRequest) throws(HTTPTransportError) -> HTTPResponse)? in
+        let override = lock.withLock { () -> Responder? in
             log.append(request)
             return overrides[request.url.path]
         }
-        if let override { return try override(request) }
+        if let override { return try await override(request) }
         do {
             return try route(request)
         } catch {

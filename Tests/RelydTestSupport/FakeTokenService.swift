@@ -23,8 +23,8 @@ public final class FakeTokenService: @unchecked Sendable {
     public var idTokenClaimEdits: (@Sendable (inout [String: JSONValue]) -> Void)?
     /// `expires_in` of issued access tokens; nil leaves it out.
     public var expiresIn: Int? = 600
-    /// How long each token request blocks before answering, to make concurrent callers overlap.
-    public var tokenDelay: TimeInterval = 0
+    /// Where token requests wait before they are answered, to make concurrent callers overlap.
+    public var tokenGate: RequestGate?
 
     private let op: FakeOP
     private let clock: any WallClock
@@ -48,7 +48,7 @@ public final class FakeTokenService: @unchecked Sendable {
     /// Accepts `clientID` with `secret`, and takes over `/token`, `/introspect` and `/revoke`.
     public func install(clientID: String, secret: String) {
         lock.withLock { clients[clientID] = secret }
-        op.override(path: "/token") { [self] request in token(request) }
+        op.override(path: "/token") { [self] request in await token(request) }
         op.override(path: "/introspect") { [self] request in introspect(request) }
         op.override(path: "/revoke") { [self] request in revoke(request) }
     }
@@ -69,8 +69,8 @@ public final class FakeTokenService: @unchecked Sendable {
         return clientID
     }
 
-    private func token(_ request: HTTPRequest) -> HTTPResponse {
-        if tokenDelay > 0 { Thread.sleep(forTimeInterval: tokenDelay) }
+    private func token(_ request: HTTPRequest) async -> HTTPResponse {
+        await tokenGate?.pass()
         let form = FakeOP.form(request.body)
         guard let clientID = authenticatedClient(request, form) else {
             return FakeOP.json(["error": .string("invalid_client")], status: 401)

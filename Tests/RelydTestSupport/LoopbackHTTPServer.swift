@@ -9,9 +9,8 @@ import RelydHTTP
 /// its libcurl transport included, can be tested against an OP whose every answer a test controls.
 ///
 /// One thread per connection with keep-alive, which is plenty for tests and keeps the OP cheap enough for the
-/// benchmark. The connection's thread waits while the handler runs on the cooperative pool, so handlers must not
-/// block (the test process may have only two pool threads): a server that never answers is simulated with
-/// ``neverAnswer(path:)``, which holds the connection on its own thread instead.
+/// benchmark. Each connection's handler runs on that connection's thread, so answers do not wait for the test
+/// process's busy cooperative pool. A server that never answers is simulated with ``neverAnswer(path:)``.
 public final class LoopbackHTTPServer: @unchecked Sendable {
     public let port: Int
     /// `http://127.0.0.1:<port>`: what to give the OP as its issuer and relyd as op_host.
@@ -150,11 +149,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Runs the async handler to completion from this connection's own thread.
+    /// Runs the async handler to completion on this connection's own thread, not on the cooperative pool: the pool
+    /// has as many threads as cores, and while the other tests of the process keep them busy (RSA key generation,
+    /// hundreds of tests started at once) a handler queued there waited past the client's timeout.
     private static func answer(_ request: HTTPRequest, with handler: any HTTPTransport) -> HTTPResponse {
+        let executor = CallingThreadExecutor()
         let outcome = Locked<HTTPResponse?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
+        Task(executorPreference: executor) {
             let response: HTTPResponse
             do {
                 response = try await handler.send(request)
@@ -163,9 +164,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 response = HTTPResponse(status: 502)
             }
             outcome.withLock { $0 = response }
-            done.signal()
+            executor.finish()
         }
-        done.wait()
+        executor.runJobs()
         return outcome.withLock { $0 } ?? HTTPResponse(status: 500)
     }
 
@@ -206,6 +207,41 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             offset += sent
         }
         return true
+    }
+}
+
+/// Runs the jobs of the tasks that prefer it on the thread that calls ``runJobs()``, until ``finish()``.
+private final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // Invariant: `jobs` and `finished` are read and written only with `condition` locked.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.withLock {
+            jobs.append(job)
+            condition.signal()
+        }
+    }
+
+    /// Ends ``runJobs()`` once the jobs already enqueued have run.
+    func finish() {
+        condition.withLock {
+            finished = true
+            condition.signal()
+        }
+    }
+
+    func runJobs() {
+        while true {
+            let next = condition.withLock { () -> UnownedJob? in
+                while jobs.isEmpty && !finished { condition.wait() }
+                return jobs.isEmpty ? nil : jobs.removeFirst()
+            }
+            guard let next else { return }
+            next.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }
 

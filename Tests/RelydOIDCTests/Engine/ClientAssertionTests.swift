@@ -27,8 +27,13 @@ import Testing
         return (Dictionary(form, uniquingKeysWith: { first, _ in first }), headers)
     }
 
-    /// Runs the independent verifier; returns its JSON output, or nil when it refuses the JWS.
-    static func independentlyVerified(_ arguments: [String]) throws -> [String: JSONValue]? {
+    /// Runs the independent verifier; returns its JSON output, or nil when it refuses the JWS. Python runs while
+    /// this test waits off the cooperative pool (see ``offPool(_:)``).
+    static func independentlyVerified(_ arguments: [String]) async throws -> [String: JSONValue]? {
+        try await offPool { try runVerifier(arguments) }
+    }
+
+    private static func runVerifier(_ arguments: [String]) throws -> [String: JSONValue]? {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fixtures/verify_jws.py").path
         let process = Process()
@@ -84,17 +89,17 @@ import Testing
     }
 
     /// An HS256 assertion verifies with pyca/cryptography under the client secret, and not under another.
-    @Test func clientSecretJWT_verifiesIndependently() throws {
+    @Test func clientSecretJWT_verifiesIndependently() async throws {
         let assertion = try #require(try applied(.clientSecretJWT(clientID: "rp-1", secret: secret)).form["client_assertion"])
-        let verified = try #require(try Self.independentlyVerified(["--hmac", secret.revealed, assertion]))
+        let verified = try #require(try await Self.independentlyVerified(["--hmac", secret.revealed, assertion]))
         #expect(verified["payload"]?.objectValue?["sub"] == .string("rp-1"))
-        #expect(try Self.independentlyVerified(["--hmac", "another-secret", assertion]) == nil)
+        #expect(try await Self.independentlyVerified(["--hmac", "another-secret", assertion]) == nil)
     }
 
     /// RS256 and ES256 private_key_jwt assertions verify with pyca/cryptography under the site's public JWK,
     /// whose kid is its RFC 7638 thumbprint; a tampered assertion is refused.
     @Test(arguments: ["RS256", "ES256"])
-    func privateKeyJWT_verifiesIndependently(algorithm: String) throws {
+    func privateKeyJWT_verifiesIndependently(algorithm: String) async throws {
         let key = try SiteSigningKey.generate(algorithmNamed: algorithm)
         let (form, headers) = try applied(.privateKeyJWT(clientID: "rp-2", key: key))
         #expect(headers.isEmpty && form["client_secret"] == nil)
@@ -104,12 +109,12 @@ import Testing
         #expect(jws.header.keyID == key.keyID)
         #expect(jws.payload["aud"] == .string("https://op.example/token"))
         let jwk = try Self.jsonText(key.publicJWK)
-        let verified = try #require(try Self.independentlyVerified([jwk, assertion]))
+        let verified = try #require(try await Self.independentlyVerified([jwk, assertion]))
         #expect(verified["payload"]?.objectValue?["iss"] == .string("rp-2"))
         #expect(verified["thumbprint"] == .string(key.keyID))
         var parts = assertion.split(separator: ".").map(String.init)
         parts[1] = Base64URL.encode(Array(#"{"iss":"rp-evil"}"#.utf8))
-        #expect(try Self.independentlyVerified([jwk, parts.joined(separator: ".")]) == nil)
+        #expect(try await Self.independentlyVerified([jwk, parts.joined(separator: ".")]) == nil)
     }
 
     /// The public JWK has exactly the RFC 7517/7518 public members, no private ones.

@@ -33,14 +33,13 @@ import Testing
 
     /// Fifty concurrent requests for the same document cause one fetch.
     @Test func concurrentFetches_coalesce() async throws {
+        let gate = RequestGate()
         op.override(path: "/.well-known/openid-configuration") { [op] _ in
-            usleep(50_000)
+            await gate.pass()
             return FakeOP.json(op.discovery())
         }
-        try await withThrowingTaskGroup(of: ProviderMetadata.self) { group in
-            for _ in 0..<50 { group.addTask { try await cache.metadata(issuer: op.issuer) } }
-            for try await metadata in group { #expect(metadata.issuer == op.issuer) }
-        }
+        let issuers = await gate.overlappingCalls(50) { [cache, op] in try? await cache.metadata(issuer: op.issuer).issuer }
+        #expect(issuers.allSatisfy { $0 == op.issuer })
         #expect(op.requests(to: "/openid-configuration").count == 1)
     }
 
