@@ -2,6 +2,9 @@
 ///
 /// `CodingKeys` lists every wire name the command accepts: the dispatcher refuses any other member of `params`
 /// with `invalid_parameter`, so a misspelled optional parameter is an error rather than silently ignored.
+/// relyctl's catalog learns each member's kind and whether it is required by running `init(from:)` against a
+/// recording decoder (RelydClient's ParameterProbe): an optional member must be decoded with `decodeIfPresent`, as
+/// the synthesized initialiser does, or relyctl will call it required.
 public protocol CommandParameters: Codable, Sendable {
     associatedtype CodingKeys: CodingKey & CaseIterable
     /// The names of all members `params` may have.
