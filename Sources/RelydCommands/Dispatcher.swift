@@ -32,15 +32,14 @@ public struct Dispatcher: Sendable {
             guard permissions.allowed else { return refuse(peer, command: nil, id: error.id) }
             return ResponseWriter.failure(id: error.id, error.error)
         }
-        guard permissions.allowed else {
-            return refuse(peer, command: CommandTable.byName[request.command]?.handler.commandName, id: request.id)
-        }
-        guard case let (handler, index)? = CommandTable.byName[request.command] else {
+        let command = CommandTable.byName[request.command]
+        guard permissions.allowed else { return refuse(peer, command: command, id: request.id) }
+        guard case let (handler, index)? = command else {
             return ResponseWriter.failure(id: request.id, RelydError(
                 .unknownCommand, "unknown command '\(RelydError.quoting(request.command, limit: 80))'"))
         }
         guard !handler.changesSites || permissions.mayChangeSites else {
-            return refuse(peer, command: handler.commandName, id: request.id)
+            return refuse(peer, command: command, id: request.id)
         }
         // Timing and formatting the duration cost more than a health command: only when debug lines are written.
         let started = context.logger.isEnabled(.debug) ? ContinuousClock.now : nil
@@ -74,10 +73,12 @@ public struct Dispatcher: Sendable {
     }
 
     /// The `access_denied` line for `peer`, logged with its uid and pid. `command` is counted when it is known.
-    private func refuse(_ peer: PeerCredentials, command: String?, id: RequestID?) -> [UInt8] {
-        if let command { context.commandStatistics.record(command, failed: true) }
+    private func refuse(
+        _ peer: PeerCredentials, command: (handler: any CommandHandler.Type, index: Int)?, id: RequestID?
+    ) -> [UInt8] {
+        if let command { context.commandStatistics.record(commandAt: command.index, failed: true) }
         context.logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
-                               ("peer.pid", String(peer.pid)), ("request.command", command ?? "-"))
+                               ("peer.pid", String(peer.pid)), ("request.command", command?.handler.commandName ?? "-"))
         return ResponseWriter.failure(id: id, RelydError(.accessDenied, "this peer may not run this command"))
     }
 

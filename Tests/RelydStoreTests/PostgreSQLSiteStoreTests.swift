@@ -174,15 +174,23 @@ import Testing
         }
     }
 
+    /// Counts the session's prepared statements other than the one named by its parameter.
+    static let countOthers = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
+
+    /// Prepares `sql` under the name relyd gives it, as another instance sharing the session would have; returns it.
+    static func preparedAsRelydWould(_ sql: String, on connection: PostgreSQLConnection) throws(StoreError) -> String {
+        let name = PostgreSQLConnection.statementName(sql)
+        try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(sql))")
+        return sql
+    }
+
     /// A session that lost its prepared statements (DISCARD ALL, as a pooler runs between clients) prepares them
     /// again without failing the call; one that already holds a statement under relyd's name (prepared by another
     /// instance sharing the session through a pooler) uses it.
     @Test func lostOrForeignPreparedStatementsAreHandled() async throws {
         try await withDatabase { database in
             let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
-                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
-                let name = PostgreSQLConnection.statementName(count)
-                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                let count = try Self.preparedAsRelydWould(Self.countOthers, on: connection)
                 var counts: [Int64] = []
                 counts += try connection.query(count, [.text("")]) { row in row.int64(0) }
                 try connection.exec("DISCARD ALL")
@@ -198,9 +206,7 @@ import Testing
     @Test func statementsAreNotPreparedInsideATransaction() async throws {
         try await withDatabase { database in
             let counts = try await sql(database.url) { connection throws(StoreError) -> [Int64] in
-                let count = "SELECT count(*) FROM pg_prepared_statements WHERE name <> ?1"
-                let name = PostgreSQLConnection.statementName(count)
-                try connection.exec("PREPARE \(name) AS \(PostgreSQLConnection.numberedParameters(count))")
+                let count = try Self.preparedAsRelydWould(Self.countOthers, on: connection)
                 let inside = try connection.transaction { () throws(StoreError) -> [Int64] in
                     let other = "SELECT count(*) + 0 FROM pg_prepared_statements WHERE name <> ?1"
                     return try connection.query(count, [.text("")]) { row in row.int64(0) }
