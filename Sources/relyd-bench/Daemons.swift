@@ -62,6 +62,8 @@ final class RelydProcess {
 
     var memory: ResidentMemory { child?.memory ?? ResidentMemory() }
 
+    var cpuSeconds: Double { child?.cpuSeconds ?? 0 }
+
     func connect() throws -> RelydConnection { try RelydConnection(socketPath: socketPath) }
 }
 
@@ -84,4 +86,6 @@ final class RedisProcess {
     }
 
     func stop() { child.stop() }
+
+    var cpuSeconds: Double { child.cpuSeconds }
 }

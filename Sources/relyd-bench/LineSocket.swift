@@ -87,8 +87,16 @@ struct LoadResult {
     var seconds: Double
     /// Per-request latency in seconds, every request.
     var latencies: [Double]
+    /// Every answer read, warm-up and drain included: what the server's CPU time over the whole run paid for.
+    var answered: Int
 
     var rate: Double { Double(requests) / seconds }
+
+    /// The results of several runs as one.
+    static func combined(_ results: [LoadResult]) -> LoadResult {
+        LoadResult(requests: results.reduce(0) { $0 + $1.requests }, seconds: results.reduce(0) { $0 + $1.seconds },
+                   latencies: results.flatMap(\.latencies), answered: results.reduce(0) { $0 + $1.answered })
+    }
 }
 
 /// The load generator both relyd and redis are driven by: one thread, `connections` non-blocking connections on
@@ -138,6 +146,7 @@ func runClosedLoop(socketPath: String, request: [UInt8], connections: Int, durat
     var events = [epoll_event](repeating: epoll_event(), count: 256)
     var chunk = [UInt8](repeating: 0, count: 65536)
     var open = connections
+    var answered = 0
     while open > 0 {
         let ready = epoll_wait(epoll, &events, Int32(events.count), 5000)
         if ready < 0 && errno == EINTR { continue }
@@ -151,6 +160,7 @@ func runClosedLoop(socketPath: String, request: [UInt8], connections: Int, durat
             // One request is outstanding per connection, so a newline ends its answer. An answer split across
             // reads ends in the read that carries its newline.
             guard chunk[..<count].contains(0x0A) else { continue }
+            answered += 1
             if now >= countFrom && sentAt[index] >= countFrom && now < end {
                 latencies.append(now - sentAt[index])
             }
@@ -162,7 +172,7 @@ func runClosedLoop(socketPath: String, request: [UInt8], connections: Int, durat
             }
         }
     }
-    return LoadResult(requests: latencies.count, seconds: duration, latencies: latencies)
+    return LoadResult(requests: latencies.count, seconds: duration, latencies: latencies, answered: answered)
 }
 
 /// Percentile `p` (0...1) of `values`, sorted by the caller's request.

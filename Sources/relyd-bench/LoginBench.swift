@@ -20,12 +20,18 @@ enum LoginBench {
         var opTimes: [Double]
         /// relyd only: per command, the client's time and the OP's time within it.
         var steps: [(command: String, wall: [Double], op: [Double])] = []
+        /// relyd only: the daemon's CPU time (all threads) over the rounds, and the logins it served in them
+        /// (warm-up included, as the CPU time is).
+        var cpuSeconds = 0.0
+        var cpuLogins = 0
 
         var added: [Double] { zip(walls, opTimes).map { max(0, $0 - $1) } }
 
         mutating func append(_ other: Logins) {
             walls += other.walls
             opTimes += other.opTimes
+            cpuSeconds += other.cpuSeconds
+            cpuLogins += other.cpuLogins
             if steps.isEmpty {
                 steps = other.steps
             } else {
@@ -72,7 +78,10 @@ enum LoginBench {
             included); *added* = client wall time − OP time, so the client's side of HTTP on loopback (sending, \
             waking up for the answer, reading it) counts as added, for relyd and the peer alike. The Python peer \
             does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID token, state in memory rather \
-            than in a durable store) against the same OP in the same run.
+            than in a durable store) against the same OP in the same run. relyd's CPU time per login is the \
+            daemon's user + system time over its rounds (/proc/PID/stat, all threads) divided by the logins in \
+            them: \(Format.micros(relydLogins.cpuSeconds / Double(max(1, relydLogins.cpuLogins)))), the part of \
+            the added latency that is relyd's own work rather than waiting for wake-ups.
             """)
         report.table(["client", "logins/s", "wall p50 / p99", "OP time p50", "added p50", "added p99"], rows)
         report.table(["relyd command", "wall p50 / p99", "OP time p50", "added p50"], relydLogins.steps.map { step in
@@ -111,6 +120,7 @@ enum LoginBench {
         var logins = Logins(walls: [], opTimes: [], steps: [("get_authorization_url", [], []),
                                                             ("get_tokens_by_code", [], []), ("get_user_info", [], [])])
         var count = 0
+        let cpuBefore = relyd.cpuSeconds
         let deadline = monotonicSeconds() + seconds + 1
         while count < warmUpLogins || monotonicSeconds() < deadline {
             op.resetDurations()
@@ -143,6 +153,8 @@ enum LoginBench {
             }
         }
         progress("login: relyd, \(count) logins in this round (\(warmUpLogins) of them warm-up)")
+        logins.cpuSeconds = relyd.cpuSeconds - cpuBefore
+        logins.cpuLogins = count
         return logins
     }
 
