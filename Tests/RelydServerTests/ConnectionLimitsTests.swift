@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import RelydBasics
 @testable import RelydServer
+import RelydTestSupport
 import Testing
 
 /// Per-uid connection cap, per-connection request rate, idle timeout, limits changed while serving, and the event
@@ -12,7 +13,7 @@ struct ConnectionLimitsTests {
     @Test func connectionsOfOneUIDBeyondItsLimit_getTooManyConnections() async throws {
         let fixture = try ServerFixture.start { $0.maxConnectionsPerUID = 2 }
         let (first, second) = (try fixture.client(), try fixture.client())
-        let (refusal, closed) = try await onThread {
+        let (refusal, closed) = try await offPool {
             _ = try first.send("a\n"); _ = try first.readLine()
             _ = try second.send("b\n"); _ = try second.readLine()
             let third = try fixture.client()
@@ -20,7 +21,7 @@ struct ConnectionLimitsTests {
         }
         #expect(refusal == "too_many_connections")
         #expect(closed)
-        let replies = try await onThread {
+        let replies = try await offPool {
             try first.send("still-a\n")
             try second.send("still-b\n")
             return [echoed(try first.readLine()), echoed(try second.readLine())]
@@ -35,10 +36,10 @@ struct ConnectionLimitsTests {
     @Test func refusedClientWritingFirst_stillReadsTooManyConnections() async throws {
         let fixture = try ServerFixture.start { $0.maxConnectionsPerUID = 1 }
         let first = try fixture.client()
-        _ = try await onThread { try first.send("a\n"); return try first.readLine() }
+        _ = try await offPool { try first.send("a\n"); return try first.readLine() }
         let late = try fixture.client()
         #expect(await eventually { fixture.server.statistics.refusedConnections == 1 })
-        let refusal = try await onThread {
+        let refusal = try await offPool {
             try late.send("written after the refusal\n")
             return errorCode(try late.readLine())
         }
@@ -51,7 +52,7 @@ struct ConnectionLimitsTests {
     @Test func linesBeyondTheRate_getRateLimited_andOtherConnectionsAreServed() async throws {
         let fixture = try ServerFixture.start { $0.requestRate = RequestRate(perSecond: 1, burst: 2) }
         let (fast, other) = (try fixture.client(), try fixture.client())
-        let (answers, otherReply) = try await onThread {
+        let (answers, otherReply) = try await offPool {
             try fast.send("one\ntwo\nthree\n")
             let answers = try (0..<3).map { _ -> String? in
                 let line = try fast.readLine()
@@ -86,7 +87,7 @@ struct ConnectionLimitsTests {
     @Test func idleConnection_getsIdleTimeout_whileABusyOneStaysOpen() async throws {
         let fixture = try ServerFixture.start { $0.idleTimeout = .seconds(1) }
         let (idle, busy) = (try fixture.client(), try fixture.client())
-        let busyReplies = try await onThread {
+        let busyReplies = try await offPool {
             try (0..<10).map { index -> String? in
                 usleep(200_000)
                 try busy.send("tick-\(index)\n")
@@ -94,7 +95,7 @@ struct ConnectionLimitsTests {
             }
         }
         #expect(busyReplies == (0..<10).map { "tick-\($0)" })
-        let (code, closed) = try await onThread { (errorCode(try idle.readLine()), try idle.readsEndOfFile()) }
+        let (code, closed) = try await offPool { (errorCode(try idle.readLine()), try idle.readsEndOfFile()) }
         #expect(code == "idle_timeout")
         #expect(closed)
         #expect(fixture.server.statistics.idleClosedConnections >= 1)
@@ -110,7 +111,7 @@ struct ConnectionLimitsTests {
             $0.maxOutboxBytes = 64 * 1024
         }
         let stalled = try fixture.client()
-        try await onThread { try stalled.send((0..<40).map { "big-\($0)\n" }.joined()) }
+        try await offPool { try stalled.send((0..<40).map { "big-\($0)\n" }.joined()) }
         #expect(await eventually(timeout: .seconds(10)) { fixture.server.statistics.idleClosedConnections >= 1 })
         #expect(fixture.server.statistics.openConnections == 0)
         await fixture.finish()
@@ -125,7 +126,7 @@ struct ConnectionLimitsTests {
         }
         let client = try fixture.client()
         let text = "big-" + String(repeating: "x", count: 400_000)
-        let reply = try await onThread { () throws -> String? in
+        let reply = try await offPool { () throws -> String? in
             usleep(800_000)
             try client.send(text + "\n")
             usleep(600_000)  // the idle check comes meanwhile, with the response partly sent
@@ -140,11 +141,11 @@ struct ConnectionLimitsTests {
     @Test func updatedLimits_applyToNewConnections() async throws {
         let fixture = try ServerFixture.start()
         let first = try fixture.client()
-        _ = try await onThread { try first.send("a\n"); return try first.readLine() }
+        _ = try await offPool { try first.send("a\n"); return try first.readLine() }
         var limits = fixture.server.limits
         limits.maxConnectionsPerUID = 1
         fixture.server.updateLimits(limits)
-        let refusal = try await onThread { errorCode(try fixture.client().readLine()) }
+        let refusal = try await offPool { errorCode(try fixture.client().readLine()) }
         #expect(refusal == "too_many_connections")
         await fixture.finish()
     }
@@ -165,14 +166,14 @@ struct ConnectionLimitsTests {
         held.withLock { $0 = true }
         let heldAt = beats.withLock { $0 }
         #expect(await eventually { beats.withLock { $0 } > heldAt })
-        let answeredWhileHeld = try await onThread {
+        let answeredWhileHeld = try await offPool {
             try client.send("while-held\n")
             return (try? client.readLine()) != nil
         }
         #expect(!answeredWhileHeld)
         held.withLock { $0 = false }
         release.signal()
-        let reply = try await onThread { echoed(try client.readLine()) }
+        let reply = try await offPool { echoed(try client.readLine()) }
         #expect(reply == "while-held")
         await fixture.finish()
     }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import RelydBasics
 @testable import RelydServer
+import RelydTestSupport
 import Testing
 
 /// Replies with the threads a request ran on: where it started, and where it went on after a sleep, which
@@ -34,7 +35,7 @@ struct EventLoopExecutorTests {
             configuration: configuration, handler: ThreadReportingHandler(),
             logger: Logger(sink: CollectingLogSink(), minimumLevel: .debug))
         try server.start()
-        let replies = try await onThread {
+        let replies = try await offPool {
             let client = try LineClient(path: path)
             return try (0..<3).map { _ in
                 try client.send("which\n")
@@ -55,10 +56,10 @@ struct EventLoopExecutorTests {
         let fixture = try ServerFixture.start()
         defer { removeTree(fixture.directory) }
         let client = try fixture.client()
-        try await onThread { try client.send("block-past-stop\n") }
+        try await offPool { try client.send("block-past-stop\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-past-stop") })
         await fixture.server.stop(drainTimeout: .milliseconds(100))
-        #expect(try await onThread { try client.readsEndOfFile() })
+        #expect(try await offPool { try client.readsEndOfFile() })
         fixture.handler.gate.open()
         #expect(await eventually { fixture.handler.log.finished.contains("block-past-stop") })
     }
@@ -88,7 +89,7 @@ struct EventLoopExecutorTests {
             configuration: configuration, handler: ThreadReportingHandler(),
             logger: Logger(sink: CollectingLogSink(), minimumLevel: .debug))
         try server.start()
-        let replies = try await onThread {
+        let replies = try await offPool {
             let clients = try (0..<4).map { _ in try LineClient(path: path) }
             return try clients.map { client in
                 try client.send("which\n")
@@ -111,11 +112,11 @@ struct EventLoopExecutorTests {
             $0.maxConnectionsPerUID = 2
         }
         let clients = try (0..<2).map { _ in try fixture.client() }  // kept open until the end
-        let answered = try await onThread {
+        let answered = try await offPool {
             try clients.map { client in try client.send("a\n"); return echoed(try client.readLine()) }
         }
         #expect(answered == ["a", "a"])
-        let refusal = try await onThread { errorCode(try fixture.client().readLine()) }
+        let refusal = try await offPool { errorCode(try fixture.client().readLine()) }
         #expect(refusal == "too_many_connections")
         await fixture.finish()
         #expect(fixture.server.statistics.trackedConnections == 0)

@@ -3,6 +3,7 @@ import Glibc
 import RelydBasics
 import RelydProtocol
 @testable import RelydServer
+import RelydTestSupport
 import Testing
 
 /// Collects log events in memory.
@@ -52,7 +53,7 @@ struct SocketServerTests {
     @Test func roundTrip_echoesTheLineWithPeerCredentials() async throws {
         let fixture = try ServerFixture.start()
         defer { removeTree(fixture.directory) }
-        let line = try await onThread {
+        let line = try await offPool {
             let client = try fixture.client()
             try client.send("hello\n")
             return try client.readLine()
@@ -67,7 +68,7 @@ struct SocketServerTests {
     /// 100 requests written in one send come back complete and in order.
     @Test func pipelinedRequests_comeBackInOrder() async throws {
         let fixture = try ServerFixture.start()
-        let replies = try await onThread {
+        let replies = try await offPool {
             let client = try fixture.client()
             try client.send((0..<100).map { "req-\($0)\n" }.joined())
             return try (0..<100).map { _ in echoed(try client.readLine()) }
@@ -79,7 +80,7 @@ struct SocketServerTests {
     /// A request drip-fed one byte per send is framed as one line.
     @Test func requestSplitAcrossManyWrites_isOneRequest() async throws {
         let fixture = try ServerFixture.start()
-        let reply = try await onThread {
+        let reply = try await offPool {
             let client = try fixture.client()
             for byte in Array("drip-fed request\n".utf8) {
                 try client.send([byte])
@@ -95,7 +96,7 @@ struct SocketServerTests {
     /// A CRLF-terminated request is answered without the carriage return.
     @Test func crlfLine_isAcceptedWithoutCarriageReturn() async throws {
         let fixture = try ServerFixture.start()
-        let replies = try await onThread {
+        let replies = try await offPool {
             let client = try fixture.client()
             try client.send("first\r\nsecond\r\n")
             return [echoed(try client.readLine()), echoed(try client.readLine())]
@@ -107,7 +108,7 @@ struct SocketServerTests {
     /// A 70 KB line gets request_too_large with a null id, and the next request on the same connection works.
     @Test func oversizedLine_getsRequestTooLarge_andConnectionStaysUsable() async throws {
         let fixture = try ServerFixture.start()
-        let (first, second) = try await onThread {
+        let (first, second) = try await offPool {
             let client = try fixture.client()
             try client.send(String(repeating: "x", count: 70_000) + "\n" + "after\n")
             return (try client.readLine(), try client.readLine())
@@ -125,7 +126,7 @@ struct SocketServerTests {
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for clientIndex in 0..<200 {
                 group.addTask {
-                    try await onThread {
+                    try await offPool {
                         let client = try fixture.client()
                         for request in 0..<20 {
                             try client.send("c\(clientIndex)-r\(request)\n")
@@ -149,10 +150,10 @@ struct SocketServerTests {
     @Test func blockedRequest_doesNotDelayAnotherConnection() async throws {
         let fixture = try ServerFixture.start()
         let blocked = try fixture.client()
-        try await onThread { try blocked.send("block-a\n") }
+        try await offPool { try blocked.send("block-a\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-a") })
 
-        let fast = try await onThread {
+        let fast = try await offPool {
             let client = try fixture.client()
             try client.send("fast\n")
             return echoed(try client.readLine())
@@ -161,7 +162,7 @@ struct SocketServerTests {
         #expect(!fixture.handler.log.finished.contains("block-a"))  // the fast one really overtook it
 
         fixture.handler.gate.open()
-        let slow = try await onThread { echoed(try blocked.readLine()) }
+        let slow = try await offPool { echoed(try blocked.readLine()) }
         #expect(slow == "block-a")
         await fixture.finish()
     }
@@ -172,13 +173,13 @@ struct SocketServerTests {
         let baseline = acceptedConnectionCount(listeningAt: fixture.path)
 
         let leaving = try fixture.client()
-        try await onThread { try leaving.send("block-leaving\nqueued-after\n") }
+        try await offPool { try leaving.send("block-leaving\nqueued-after\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-leaving") })
         // eventually: /proc/net/unix is read in chunks, and a line can be missed while other tests' sockets come and go.
         #expect(await eventually { acceptedConnectionCount(listeningAt: fixture.path) == baseline + 1 })
         leaving.close()
 
-        let other = try await onThread {
+        let other = try await offPool {
             let client = try fixture.client()
             try client.send("still-fine\n")
             return echoed(try client.readLine())
@@ -197,7 +198,7 @@ struct SocketServerTests {
     /// A client that shuts down its write side still receives every answer before the server closes.
     @Test func halfClosedClient_getsAllResponsesThenEndOfFile() async throws {
         let fixture = try ServerFixture.start()
-        let (replies, endOfFile) = try await onThread {
+        let (replies, endOfFile) = try await offPool {
             let client = try fixture.client()
             try client.send("slow-one\ntwo\n")
             client.shutdownWrite()
@@ -233,7 +234,7 @@ struct SocketServerTests {
             logger: .discarding)
         #expect(throws: SocketError.anotherInstanceListening(path: fixture.path)) { try second.start() }
         #expect(fileExists(fixture.path))
-        let reply = try await onThread {
+        let reply = try await offPool {
             let client = try fixture.client()
             try client.send("first-still-serves\n")
             return echoed(try client.readLine())
@@ -253,7 +254,7 @@ struct SocketServerTests {
         let server = try SocketServer(
             configuration: SocketServerConfiguration(socketPath: path), handler: handler, logger: .discarding)
         try server.start()
-        let reply = try await onThread {
+        let reply = try await offPool {
             let client = try LineClient(path: path)
             try client.send("on-fresh-socket\n")
             return echoed(try client.readLine())
@@ -303,7 +304,7 @@ struct SocketServerTests {
         let fixture = try ServerFixture.start()
         defer { removeTree(fixture.directory) }
         let client = try fixture.client()
-        try await onThread { try client.send("block-drain\n") }
+        try await offPool { try client.send("block-drain\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-drain") })
 
         let stopping = Task { await fixture.server.stop(drainTimeout: .seconds(30)) }
@@ -311,10 +312,10 @@ struct SocketServerTests {
         #expect(throws: (any Error).self) { _ = try LineClient(path: fixture.path) }
 
         fixture.handler.gate.open()
-        let reply = try await onThread { echoed(try client.readLine()) }
+        let reply = try await offPool { echoed(try client.readLine()) }
         #expect(reply == "block-drain")
         await stopping.value
-        #expect(try await onThread { try client.readsEndOfFile() })
+        #expect(try await offPool { try client.readsEndOfFile() })
         #expect(fixture.server.statistics.openConnections == 0)
         #expect(fixture.server.statistics.trackedConnections == 0)
     }
@@ -324,10 +325,10 @@ struct SocketServerTests {
         let fixture = try ServerFixture.start()
         defer { removeTree(fixture.directory) }
         let client = try fixture.client()
-        try await onThread { try client.send("block-forever\n") }
+        try await offPool { try client.send("block-forever\n") }
         #expect(await eventually { fixture.handler.log.started.contains("block-forever") })
         await fixture.server.stop(drainTimeout: .milliseconds(200))
-        #expect(try await onThread { try client.readsEndOfFile() })
+        #expect(try await offPool { try client.readsEndOfFile() })
         #expect(fixture.server.statistics.openConnections == 0)
         #expect(!fileExists(fixture.path))
         fixture.handler.gate.open()
@@ -337,7 +338,7 @@ struct SocketServerTests {
     /// request_too_large once, then serves the next request.
     @Test func tenMegabytesWithoutNewline_staysBounded() async throws {
         let fixture = try ServerFixture.start()
-        let (first, second) = try await onThread {
+        let (first, second) = try await offPool {
             let client = try fixture.client()
             let chunk = [UInt8](repeating: UInt8(ascii: "z"), count: 1 << 20)
             for _ in 0..<10 { try client.send(chunk) }
@@ -361,7 +362,7 @@ struct SocketServerTests {
             return prefix + String(repeating: "q", count: lineLength - prefix.utf8.count - 1) + "\n"
         }
         let client = try fixture.client()
-        let writer = Task { try await onThread { try client.send(lines.joined()) } }
+        let writer = Task { try await offPool { try client.send(lines.joined()) } }
         #expect(await eventually { fixture.handler.log.started.count == 1 })
         try await Task.sleep(for: .milliseconds(300))  // let the server read all it is willing to
         let bound = 4 + EventLoop.readChunk / lineLength + 1
@@ -369,7 +370,7 @@ struct SocketServerTests {
         #expect(fixture.handler.log.started.count == 1)  // strictly in order: nothing overtook the blocked one
 
         fixture.handler.gate.open()
-        let replies = try await onThread { try (0..<count).map { _ in try client.readLine() } }
+        let replies = try await offPool { try (0..<count).map { _ in try client.readLine() } }
         try await writer.value
         #expect(replies.map { echoed($0) } == lines.map { String($0.dropLast()) })
         #expect(fixture.server.statistics.peakPendingRequests <= bound)
@@ -383,14 +384,14 @@ struct SocketServerTests {
         let fixture = try ServerFixture.start { $0.maxOutboxBytes = limit }
         let count = 100  // 100 × 64 KiB responses: far more than the limit plus the socket buffers
         let client = try fixture.client()
-        try await onThread { try client.send((0..<count).map { "big-\($0)\n" }.joined()) }
+        try await offPool { try client.send((0..<count).map { "big-\($0)\n" }.joined()) }
         #expect(await eventually { fixture.handler.log.finished.count >= 2 })
         try await Task.sleep(for: .milliseconds(300))  // let the server produce all it is willing to
         #expect(fixture.handler.log.started.count < count)
         let bound = limit + 70_000  // the limit plus one response
         #expect(fixture.server.statistics.peakUnsentBytes <= bound)
 
-        let replies = try await onThread { try (0..<count).map { _ in echoed(try client.readLine()) } }
+        let replies = try await offPool { try (0..<count).map { _ in echoed(try client.readLine()) } }
         #expect(replies == (0..<count).map { "big-\($0)" + EchoHandler.bigPadding })
         #expect(fixture.server.statistics.peakUnsentBytes <= bound)
         await fixture.finish()
@@ -403,13 +404,13 @@ struct SocketServerTests {
         let first = try fixture.client()
         let second = try fixture.client()
         for client in [first, second] {
-            let reply = try await onThread {
+            let reply = try await offPool {
                 try client.send("hold\n")
                 return echoed(try client.readLine())
             }
             #expect(reply == "hold")
         }
-        let (code, refusedSawEndOfFile) = try await onThread {
+        let (code, refusedSawEndOfFile) = try await offPool {
             let third = try fixture.client()
             return (errorCode(try third.readLine()), try third.readsEndOfFile())
         }
@@ -422,7 +423,7 @@ struct SocketServerTests {
         })
         first.close()
         #expect(await eventually { fixture.server.statistics.trackedConnections == 1 })
-        let reply = try await onThread {
+        let reply = try await offPool {
             let client = try fixture.client()
             try client.send("room-again\n")
             return echoed(try client.readLine())
@@ -434,7 +435,7 @@ struct SocketServerTests {
     /// Accept and close are logged at debug with the connection id and the peer's uid and pid.
     @Test func acceptAndClose_areLoggedWithPeerFields() async throws {
         let fixture = try ServerFixture.start()
-        _ = try await onThread {
+        _ = try await offPool {
             let client = try fixture.client()
             try client.send("log-me\n")
             return try client.readLine()
@@ -461,7 +462,7 @@ struct SocketServerTests {
             adoptingListeningDescriptor: fd, configuration: SocketServerConfiguration(socketPath: path),
             handler: EchoHandler(), logger: .discarding)
         try server.start()
-        let reply = try await onThread {
+        let reply = try await offPool {
             let client = try LineClient(path: path)
             try client.send("activated\n")
             return echoed(try client.readLine())

@@ -1,9 +1,10 @@
-// Test-side helpers: a blocking line client, a way to run blocking code off the Swift concurrency pool, an echo
-// handler with a gate, temporary directories, polling and fd counting.
+// Test-side helpers: a blocking line client, an echo handler with a gate, temporary directories, polling and fd
+// counting.
 //
 // The client makes its own syscalls on purpose, so the server's wrappers are not used to test themselves.
 // Blocking calls must never run on the cooperative pool (2 threads on a 2-core machine): the server's connection
-// tasks run there, and a blocked pool would deadlock the test. `onThread` gives each blocking job its own thread.
+// tasks run there, and a blocked pool would deadlock the test. `offPool` (RelydTestSupport) gives each blocking job
+// its own thread.
 
 import Foundation
 import RelydBasics
@@ -101,15 +102,6 @@ final class LineClient: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         Glibc.close(fd)
-    }
-}
-
-/// Runs blocking `body` on a fresh thread and awaits its result.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 512 * 1024
-        thread.start()
     }
 }
 
