@@ -29,14 +29,9 @@ public final class CommandStatistics: Sendable {
         counters = CommandTable.handlers.map { _ in Counters() }
     }
 
-    /// Counts one request of `command`, failed or not.
-    public func record(_ command: String, failed: Bool) {
-        guard let index = CommandTable.byName[command]?.index else { return }
-        record(commandAt: index, failed: failed)
-    }
-
-    /// Counts one request of the command at `index` in `CommandTable.handlers`, which the dispatcher found with the
-    /// handler, so that counting costs no second lookup by name.
+    /// Counts one request of the command at `index` in `CommandTable.handlers`, failed or not. The dispatcher
+    /// passes the index it found with the handler, so counting costs no second lookup by name, and a name that is
+    /// not in the table never reaches the counters.
     func record(commandAt index: Int, failed: Bool) {
         let counter = counters[index]
         counter.requests.wrappingAdd(1, ordering: .relaxed)

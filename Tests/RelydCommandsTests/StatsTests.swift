@@ -24,16 +24,6 @@ import Testing
         #expect(stats.data["uptime_seconds"] != nil)
     }
 
-    /// The counters themselves: only the command table's names, only those asked for, errors within requests.
-    @Test func statistics_countOnlyKnownCommands() {
-        let statistics = CommandStatistics()
-        #expect(statistics.snapshot.isEmpty)
-        statistics.record("health", failed: false)
-        statistics.record("health", failed: true)
-        statistics.record("made_up", failed: true)
-        #expect(statistics.snapshot == ["health": CommandStatistics.Counts(requests: 2, errors: 1)])
-    }
-
     /// The daemon's probes are reported; without them connections and store_bytes are absent.
     @Test func probes_areReportedWhenPresent() async throws {
         let harness = DispatcherHarness()
