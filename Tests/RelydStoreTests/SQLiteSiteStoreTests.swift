@@ -271,8 +271,8 @@ import Testing
     }
 
     /// Login writes commit without fsync, possibly on the caller's thread, so SQLite's automatic checkpoint (which
-    /// would run inside such a commit) is replaced by one on the store's queue: the write-ahead log still gets copied
-    /// into the database file once it holds enough frames.
+    /// would run inside such a commit) is replaced by one on a connection and queue of its own: the write-ahead log
+    /// still gets copied into the database file once it holds enough frames.
     @Test func walIsCheckpointedAfterManyLoginWrites() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -286,8 +286,58 @@ import Testing
             // A login write may complete without suspending; let the other tests' tasks have the pool now and then.
             if index % 50 == 0 { await Task.yield() }
         }
-        _ = try await store.allSites()  // runs on the store's queue after the checkpoint queued there
+        // The checkpoint runs beside the writes, so its end is waited for by watching the file grow.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try size(of: database) < before + 16 * 4096, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(try size(of: database) >= before + 16 * 4096)
+        await store.close()
+    }
+
+    /// A checkpoint fsyncs the log and the database file, milliseconds on a busy disk. Login steps and site writes
+    /// go on while one runs instead of waiting behind it: here the checkpoint is held until the writes have landed.
+    @Test func writesGoOnWhileACheckpointRuns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let checkpointStarted = DispatchSemaphore(value: 0)
+        let checkpointMayGoOn = DispatchSemaphore(value: 0)
+        let isFirstCheckpoint = Locked(true)
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory) { checkpointer throws(StoreError) in
+            // Only the first is held: the writes below queue another.
+            if isFirstCheckpoint.withLock({ first in defer { first = false }; return first }) {
+                checkpointStarted.signal()
+                checkpointMayGoOn.wait()
+            }
+            try checkpointer.checkpoint()
+        }
+        try await store.insertSite(makeSite(id: "x"))
+        var index = 0
+        while checkpointStarted.wait(timeout: .now()) == .timedOut {
+            #expect(index < 10_000, "no checkpoint started")
+            guard index < 10_000 else { break }
+            try await store.insertPendingAuthorization(makePending(state: "before-\(index)", siteID: "x"))
+            index += 1
+            if index % 50 == 0 { await Task.yield() }
+        }
+
+        let landed = Locked(false)
+        let writes = Task {
+            for index in 0..<20 {
+                try await store.insertPendingAuthorization(makePending(state: "during-\(index)", siteID: "x"))
+            }
+            let consumed = try await store.consumePendingAuthorization(state: "during-0", siteID: "x", now: epoch)
+            try await store.insertSite(makeSite(id: "y"))
+            landed.withLock { $0 = consumed != nil }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !landed.withLock({ $0 }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(landed.withLock { $0 }, "the writes waited for the checkpoint")
+        checkpointMayGoOn.signal()
+        try await writes.value
+        #expect(try await store.site(id: "y") != nil)
         await store.close()
     }
 
