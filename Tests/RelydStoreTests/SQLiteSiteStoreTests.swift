@@ -280,8 +280,8 @@ import Testing
         try await store.insertSite(makeSite(id: "x"))
         let database = directory.stateDirectory + "/relyd.sqlite3"
         let before = try size(of: database)
-        // Each insert writes at least two pages (the row's and its expires_at index entry's): over 1000 WAL frames.
-        for index in 0..<800 {
+        // Each insert writes at least two pages (the row's and its expires_at index entry's): over 4000 WAL frames.
+        for index in 0..<2500 {
             try await store.insertPendingAuthorization(makePending(state: "state-\(index)", siteID: "x"))
             // A login write may complete without suspending; let the other tests' tasks have the pool now and then.
             if index % 50 == 0 { await Task.yield() }
