@@ -69,11 +69,11 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
 /// `checkpointQueue`; `open` uses both before the store is shared.
 private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Sendable {
     /// WAL frames (pages of 4 KB) that start a checkpoint: four times SQLite's own automatic threshold
-    /// (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`), so a log of up to about 16 MB. While the checkpointer updates the
-    /// log's index, a read starting on the store's connection may have to retry, and SQLite sleeps between
-    /// retries: at 1,000 frames that raised the p99 of `get_authorization_url` at 100,000 sites from 0.30 to
-    /// 0.55 ms in the benchmark, at 4,000 to 0.38 ms. Fewer checkpoints also copy a login table's few hot pages
-    /// into the database file fewer times.
+    /// (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`), so a log of up to about 16 MB. With checkpoints on the second
+    /// connection every 1,000 frames, the benchmark's p99 of `get_authorization_url` at 100,000 sites rose from
+    /// 0.30 to 0.55 ms; every 4,000, to 0.38 ms. (Likely cause, not measured: a read that starts while the
+    /// checkpointer updates the log's index retries, and SQLite sleeps between retries.) Fewer checkpoints also
+    /// copy a login table's few hot pages into the database file fewer times.
     static let checkpointFrames = 4000
 
     private let queue = DispatchQueue(label: "relyd.store.sqlite")
