@@ -157,10 +157,16 @@ final class SQLiteConnection: SQLConnection {
 
     /// Copies the write-ahead log into the database file as far as no reader still needs it (a PASSIVE
     /// checkpoint: it never waits for other connections), fsyncing both, as SQLite's automatic checkpoint does.
-    func checkpoint() throws(StoreError) {
+    ///
+    /// - Returns: how many frames the log holds and how many of them are now in the database file.
+    @discardableResult
+    func checkpoint() throws(StoreError) -> (logFrames: Int, copiedFrames: Int) {
         let db = try openHandle()
-        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        var logFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
         guard rc == SQLITE_OK else { throw error("sqlite3_wal_checkpoint_v2", rc) }
+        return (Int(logFrames), Int(copiedFrames))
     }
 
     /// `synchronous=NORMAL` for `work`: in WAL mode, a commit that is safe from a crash of the process but not

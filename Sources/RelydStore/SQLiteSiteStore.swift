@@ -25,13 +25,14 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
         -> SQLiteSiteStore
     {
         try open(directory: directory, fileName: fileName) { checkpointer throws(StoreError) in
-            try checkpointer.checkpoint()
+            try checkpointer.checkpoint().copiedFrames
         }
     }
 
-    /// ``open(directory:fileName:)`` with the checkpoint step given, so that a test can make it slow.
+    /// ``open(directory:fileName:)`` with the background checkpoint step given (it returns the frames now copied),
+    /// so that a test can make it slow.
     static func open(directory: String, fileName: String = "relyd.sqlite3",
-                     checkpoint: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> Void) throws(StoreError)
+                     checkpoint: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> Int) throws(StoreError)
         -> SQLiteSiteStore
     {
         try StateDirectory.prepare(directory)
@@ -68,13 +69,9 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
 /// Sendability (`@unchecked`): `connection` is touched only while holding `lock`, `checkpointer` only on
 /// `checkpointQueue`; `open` uses both before the store is shared.
 private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Sendable {
-    /// WAL frames (pages of 4 KB) that start a checkpoint: four times SQLite's own automatic threshold
-    /// (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`), so a log of up to about 16 MB. With checkpoints on the second
-    /// connection every 1,000 frames, the benchmark's p99 of `get_authorization_url` at 100,000 sites rose from
-    /// 0.30 to 0.55 ms; every 4,000, to 0.38 ms. (Likely cause, not measured: a read that starts while the
-    /// checkpointer updates the log's index retries, and SQLite sleeps between retries.) Fewer checkpoints also
-    /// copy a login table's few hot pages into the database file fewer times.
-    static let checkpointFrames = 4000
+    /// WAL frames (pages of 4 KB) not yet copied into the database file that start a background checkpoint:
+    /// SQLite's own automatic threshold (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`).
+    static let checkpointFrames = 1000
 
     private let queue = DispatchQueue(label: "relyd.store.sqlite")
     private let lock = ThreadLock()
@@ -85,12 +82,21 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     private let checkpointQueue = DispatchQueue(label: "relyd.store.sqlite.checkpoint")
     /// Used only on `checkpointQueue`.
     private let checkpointer: SQLiteConnection
-    private let checkpoint: @Sendable (SQLiteConnection) throws(StoreError) -> Void
-    /// A checkpoint is on `checkpointQueue` and has not started, so commits need not queue another.
-    private let checkpointQueued = Locked(false)
+    private let checkpoint: @Sendable (SQLiteConnection) throws(StoreError) -> Int
+    private let checkpoints = Locked(CheckpointState())
+
+    /// What the commits know of the checkpoints, to decide when to ask for one.
+    private struct CheckpointState {
+        /// A background checkpoint is queued and has not started, so commits need not queue another.
+        var backgroundQueued = false
+        /// A catch-up checkpoint is queued on the store's queue (see ``committed(walFrames:)``).
+        var catchUpQueued = false
+        /// Frames of the current log that are in the database file, as the last checkpoint reported.
+        var copiedFrames = 0
+    }
 
     init(connection: SQLiteConnection, checkpointer: SQLiteConnection,
-         checkpoint: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> Void) throws(StoreError)
+         checkpoint: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> Int) throws(StoreError)
     {
         self.connection = connection
         self.checkpointer = checkpointer
@@ -157,16 +163,57 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
         queueWaiting.withLock { $0 -= 1 }
     }
 
-    /// Runs inside a commit, so with `lock` held; queues the checkpoint without waiting for it.
+    /// Runs inside a commit, so with `lock` held; queues checkpoints without waiting for them.
+    ///
+    /// The log starts over only at a write that finds every frame copied, and a commit that lands while a background
+    /// checkpoint runs leaves frames behind it. Under a steady stream of logins the log would then never start over:
+    /// it grows, and each commit past the threshold would queue another checkpoint of a frame or two, two fsyncs
+    /// each (a reviewer's C reproduction: 10,000 checkpoints in 6 s and a log of 300 MB without pauses between
+    /// writes). So a background checkpoint is queued only when the frames not yet copied reach the threshold, and
+    /// once the log is twice that long with the background caught up (four times in any case), one checkpoint runs
+    /// on the store's queue, where no commit can land during it: it copies the frames left, and the next write
+    /// starts the log over. That one holds up store steps for its fsyncs, once per some thousands of frames instead
+    /// of every thousand.
     private func committed(walFrames: Int) {
-        guard walFrames >= Self.checkpointFrames,
-              checkpointQueued.withLock({ queued in defer { queued = true }; return !queued })
-        else { return }
-        checkpointQueue.async { [self] in
-            // Cleared first: a commit during this checkpoint may need the next one.
-            checkpointQueued.withLock { $0 = false }
-            // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
-            try? checkpoint(checkpointer)
+        enum Next { case nothing, background, catchUp }
+        let next = checkpoints.withLock { state -> Next in
+            // The log started over since the last checkpoint reported.
+            if walFrames < state.copiedFrames { state.copiedFrames = 0 }
+            let uncopied = walFrames - state.copiedFrames
+            if uncopied >= Self.checkpointFrames, !state.backgroundQueued {
+                state.backgroundQueued = true
+                return .background
+            }
+            // Twice the threshold with the background caught up; four times in any case, so that a background
+            // that cannot keep up with the writes does not let the log grow without bound.
+            let caughtUp = uncopied < Self.checkpointFrames && !state.backgroundQueued
+            if walFrames >= (caughtUp ? 2 : 4) * Self.checkpointFrames, !state.catchUpQueued {
+                state.catchUpQueued = true
+                return .catchUp
+            }
+            return .nothing
+        }
+        switch next {
+        case .nothing:
+            break
+        case .background:
+            checkpointQueue.async { [self] in
+                // Cleared first: a commit during this checkpoint may need the next one.
+                checkpoints.withLock { $0.backgroundQueued = false }
+                // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
+                guard let copied = try? checkpoint(checkpointer) else { return }
+                checkpoints.withLock { $0.copiedFrames = copied }
+            }
+        case .catchUp:
+            queue.async { [self] in
+                lockFromQueue()
+                defer { lock.unlock() }
+                let copied = try? connection.checkpoint().copiedFrames
+                checkpoints.withLock { state in
+                    state.catchUpQueued = false
+                    if let copied { state.copiedFrames = copied }
+                }
+            }
         }
     }
 }

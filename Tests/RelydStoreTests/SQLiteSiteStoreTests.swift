@@ -309,8 +309,10 @@ import Testing
                 checkpointStarted.signal()
                 checkpointMayGoOn.wait()
             }
-            try checkpointer.checkpoint()
+            return try checkpointer.checkpoint().copiedFrames
         }
+        // Released on every way out, so that a failed step below cannot leave the checkpoint's thread blocked.
+        defer { checkpointMayGoOn.signal() }
         try await store.insertSite(makeSite(id: "x"))
         var index = 0
         while checkpointStarted.wait(timeout: .now()) == .timedOut {
@@ -338,6 +340,31 @@ import Testing
         checkpointMayGoOn.signal()
         try await writes.value
         #expect(try await store.site(id: "y") != nil)
+        await store.close()
+    }
+
+    /// A commit that lands while a background checkpoint runs leaves frames behind it, and the log starts over only
+    /// at a write that finds every frame copied. Under a steady stream of login writes the log must still start over
+    /// (it would grow without bound), and checkpoints must stay one per threshold's worth of frames (not one per
+    /// commit, two fsyncs each).
+    @Test func logStartsOverUnderSteadyLoginWrites() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let backgroundCheckpoints = Locked(0)
+        let store = try SQLiteSiteStore.open(directory: directory.stateDirectory) { checkpointer throws(StoreError) in
+            backgroundCheckpoints.withLock { $0 += 1 }
+            return try checkpointer.checkpoint().copiedFrames
+        }
+        try await store.insertSite(makeSite(id: "x"))
+        // At least two frames each (the row's page and its expires_at index entry's): over 8,000 frames in all.
+        for index in 0..<4000 {
+            try await store.insertPendingAuthorization(makePending(state: "steady-\(index)", siteID: "x"))
+            if index % 50 == 0 { await Task.yield() }
+        }
+        // The log file keeps the length of the longest log. A catch-up checkpoint is due at 4,000 frames at the
+        // latest (of a 4 KB page and a 24-byte header each); the writes queued behind it may add some.
+        #expect(try size(of: directory.stateDirectory + "/relyd.sqlite3-wal") <= 6000 * (4096 + 24) + 32)
+        #expect(backgroundCheckpoints.withLock { $0 } <= 40)
         await store.close()
     }
 
