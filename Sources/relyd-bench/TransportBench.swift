@@ -44,8 +44,10 @@ enum TransportBench {
             relyd and redis (who goes first alternates too), each after a warm-up that is not counted: this \
             machine's speed drifts over seconds, and alternating gives both servers the same share of it. CPU per \
             request: the server process's user + system time (/proc/PID/stat, all its threads) over its turns, \
-            divided by every answer it sent in them; it does not depend on how the cores were shared, so it is the \
-            steadier comparison of the two servers' own costs ("CPU ratio" = redis's CPU per request over relyd's).
+            divided by every answer it sent in them (the counters move in 10 ms ticks, a few percent of a 1 s \
+            turn at one connection). It depends less than throughput on how the cores were shared (though fewer \
+            requests per wake-up still cost more CPU each), so it is the steadier comparison of the two servers' \
+            own costs ("CPU ratio" = redis's CPU per request over relyd's).
             """)
         report.table(["connections", "relyd health req/s", "relyd p50 / p99", "relyd CPU per request",
                       "redis PING req/s", "redis p50 / p99", "redis CPU per request", "relyd / redis",
