@@ -65,6 +65,7 @@ enum LoginBench {
 
         var rows = [row("relyd (socket, 1 client)", relydLogins)]
         if let peerLogins { rows.append(row("Python peer: Authlib + joserfc + requests", peerLogins)) }
+        let relydCPUPerLogin = relydLogins.cpuSeconds / Double(max(1, relydLogins.cpuLogins))
         report.heading("3. Whole login: get_authorization_url + get_tokens_by_code + get_user_info")
         report.paragraph("""
             Against the bench OP: the FakeOP of Tests/RelydTestSupport served by LoopbackHTTPServer over HTTP/1.1 \
@@ -80,9 +81,8 @@ enum LoginBench {
             does the same work (Authlib's OAuth2Session with PKCE, joserfc for the ID token, state in memory rather \
             than in a durable store) against the same OP in the same run. relyd's CPU time per login is the \
             daemon's user + system time over its rounds after their warm-up (/proc/PID/stat, all threads, in 10 ms \
-            ticks) divided by the logins timed: \(Format.micros(relydLogins.cpuSeconds / Double(max(1, \
-            relydLogins.cpuLogins)))), the part of the added latency that is relyd's own work rather than waiting \
-            for wake-ups.
+            ticks) divided by the logins timed: \(Format.micros(relydCPUPerLogin)), the part of the added latency \
+            that is relyd's own work rather than waiting for wake-ups.
             """)
         report.table(["client", "logins/s", "wall p50 / p99", "OP time p50", "added p50", "added p99"], rows)
         report.table(["relyd command", "wall p50 / p99", "OP time p50", "added p50"], relydLogins.steps.map { step in
