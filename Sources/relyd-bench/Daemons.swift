@@ -36,7 +36,7 @@ final class RelydProcess {
             max_connections = 2000
             max_connections_per_uid = 2000
 
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            """.write(toFile: configPath, atomically: false, encoding: .utf8)
         try start()
     }
 

@@ -7,7 +7,7 @@ import Testing
     @Test func goodFile_printsTheEffectiveConfiguration() throws {
         let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("relyd.cfg").path
-        try "log_level = debug\nallowed_uids = 33, 1000\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "log_level = debug\nallowed_uids = 33, 1000\n".write(toFile: path, atomically: false, encoding: .utf8)
         let output = try run(Checkout.product("relyd").path, ["check-config", "--config", path])
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.contains("log_level = debug"))
@@ -24,7 +24,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("relyd.cfg").path
         for url in ["postgresql://relyd:hunter2@db1,db2/relyd", "postgresql://db/relyd?password=hunter2"] {
-            try "store = postgresql\npostgresql_url = \(url)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            try "store = postgresql\npostgresql_url = \(url)\n".write(toFile: path, atomically: false, encoding: .utf8)
             let output = try run(Checkout.product("relyd").path, ["check-config", "--config", path])
             #expect(output.contains("store = postgresql"))
             #expect(output.contains("postgresql_url = postgresql://"))
@@ -36,7 +36,7 @@ import Testing
     @Test func badFile_exits78WithFileAndLine() throws {
         let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("bad.cfg").path
-        try "# comment\nmax_connections = lots\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "# comment\nmax_connections = lots\n".write(toFile: path, atomically: false, encoding: .utf8)
         let failure = #expect(throws: CommandFailure.self) {
             try run(Checkout.product("relyd").path, ["check-config", "--config", path])
         }

@@ -123,7 +123,7 @@ import Glibc
     @Test func badConfiguration_isRefusedAtStart() throws {
         let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("bad.cfg").path
-        try "max_line_bytes = lots\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "max_line_bytes = lots\n".write(toFile: path, atomically: false, encoding: .utf8)
         let process = Process()
         process.executableURL = try Checkout.product("relyd")
         process.arguments = ["--config", path]

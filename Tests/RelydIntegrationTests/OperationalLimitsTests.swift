@@ -82,7 +82,7 @@ import Glibc
         #expect(try first.errorCode(after: Self.health) == nil)
         let original = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
         try (original + "\nmax_connections_per_uid = 1\nidle_timeout_seconds = 1\nop_timeout_ms = 2000\n")
-            .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: daemon.configPath, atomically: false, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
         try ReloadTests.waitFor { daemon.log.contains("configuration reloaded") }
         let second = try LineConnection(path: daemon.socketPath)
@@ -116,7 +116,7 @@ import Glibc
         try """
             socket_path = \(open)/relyd.sock
             state_dir = \(directory.url.appendingPathComponent("state").path)
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """.write(toFile: config, atomically: false, encoding: .utf8)
         do {
             try run(Checkout.product("relyd").path, ["--config", config])
             Issue.record("relyd started in a world-writable directory")

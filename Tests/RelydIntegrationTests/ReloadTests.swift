@@ -23,14 +23,14 @@ import Glibc
         let connection = try LineConnection(path: daemon.socketPath)
         #expect(try connection.errorCode(after: Self.health) == nil)
 
-        try "\(header)\nnot a pair\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        try "\(header)\nnot a pair\n".write(toFile: daemon.configPath, atomically: false, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
         try Self.waitFor { daemon.log.contains("configuration not reloaded") }
         #expect(try connection.errorCode(after: Self.health) == nil)
 
         let other = getuid() == 0 ? 1 : getuid() - 1
         try "\(header)\nallowed_uids = \(other)\nmax_line_bytes = 4096\n"
-            .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: daemon.configPath, atomically: false, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
         try Self.waitFor { daemon.log.contains("configuration reloaded") }
         #expect(try connection.errorCode(after: Self.health) == "access_denied")

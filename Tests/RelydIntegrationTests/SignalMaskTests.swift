@@ -18,7 +18,7 @@ import Glibc
         let socketPath = directory.url.appendingPathComponent("relyd.sock").path
         let configPath = directory.url.appendingPathComponent("relyd.cfg").path
         try "socket_path = \(socketPath)\nstate_dir = \(directory.url.appendingPathComponent("state").path)\n"
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
+            .write(toFile: configPath, atomically: false, encoding: .utf8)
         let pid = try ChildProcess.spawn(Checkout.product("relyd").path, ["--config", configPath],
                                          output: .init(outputPath: directory.url.appendingPathComponent("log").path))
             .get()

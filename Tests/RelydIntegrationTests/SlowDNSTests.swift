@@ -65,7 +65,7 @@ import Testing
     static func compilePreload(in directory: URL) throws -> String {
         let source = directory.appendingPathComponent("slow-dns.c").path
         let library = directory.appendingPathComponent("slow-dns.so").path
-        try preloadSource.write(toFile: source, atomically: true, encoding: .utf8)
+        try preloadSource.write(toFile: source, atomically: false, encoding: .utf8)
         try run(clang(), ["-shared", "-fPIC", "-O1", "-o", library, source, "-ldl"])
         return library
     }

@@ -23,7 +23,7 @@ import Glibc
         // verify checks that ExecStart's binary exists: point it at the one just built.
         let relyd = try Checkout.product("relyd").path
         try service.replacingOccurrences(of: "/usr/local/bin/relyd", with: relyd)
-            .write(to: directory.url.appendingPathComponent("relyd.service"), atomically: true, encoding: .utf8)
+            .write(to: directory.url.appendingPathComponent("relyd.service"), atomically: false, encoding: .utf8)
         try FileManager.default.copyItem(at: deploy.appendingPathComponent("relyd.socket"),
                                          to: directory.url.appendingPathComponent("relyd.socket"))
 
@@ -57,7 +57,7 @@ import Glibc
             socket_path = \(fallbackPath)
             state_dir = \(directory.url.appendingPathComponent("state").path)
             log_level = debug
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            """.write(toFile: configPath, atomically: false, encoding: .utf8)
         let receiver = try DatagramReceiver(path: directory.url.appendingPathComponent("notify.sock").path)
 
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -119,7 +119,7 @@ import Glibc
         try """
             socket_path = \(socketPath)
             state_dir = \(directory.appendingPathComponent("state").path)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            """.write(toFile: configPath, atomically: false, encoding: .utf8)
         let pid = ownPid ? "$$" : "1"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

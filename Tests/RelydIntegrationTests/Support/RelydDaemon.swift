@@ -68,7 +68,7 @@ final class RelydDaemon: @unchecked Sendable {
             log_level = debug
             \(extraConfig)
             """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
         try start()
     }
 
