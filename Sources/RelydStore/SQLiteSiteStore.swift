@@ -63,8 +63,9 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
 /// Checkpoints (see ``SQLiteConnection/onCommit(_:)``) run on a second connection with a queue of its own: in WAL
 /// mode SQLite lets one connection write while another checkpoints. A checkpoint fsyncs the log and the database
 /// file, milliseconds on a busy disk. Done on the store's connection, it held up every store step that came
-/// meanwhile: in the benchmark's logins, the p99 added latency was 4.2–4.8 ms, and is 1.5 ms this way. The second
-/// connection adds under 0.1 MB to an idle daemon (heap and SQLite's pages, from /proc/PID/smaps).
+/// meanwhile: in the benchmark's logins, the p99 added latency was 4.2–5.2 ms, and is 1.8–1.9 ms this way (with
+/// the occasional catch-up checkpoint of ``committed(walFrames:)``). The second connection adds under 0.1 MB to an
+/// idle daemon (heap and SQLite's pages, from /proc/PID/smaps).
 ///
 /// Sendability (`@unchecked`): `connection` is touched only while holding `lock`, `checkpointer` only on
 /// `checkpointQueue`; `open` uses both before the store is shared.
