@@ -141,8 +141,8 @@ final class SQLiteConnection: SQLConnection {
     /// Calls `handler` after each commit with the number of frames the write-ahead log now holds, on the committing
     /// thread, and stops SQLite's automatic checkpoint: that one runs inside the commit that crosses its threshold,
     /// fsyncs included, so a commit that is not meant to fsync (`synchronous=NORMAL`) would sometimes wait for a
-    /// checkpoint. The owner runs ``checkpoint()`` where waiting for it is harmless (``SQLiteSiteStore``: on a
-    /// second connection to the same database, so that nothing waits for it).
+    /// checkpoint. The owner runs ``checkpoint()`` where waiting for it is harmless (``SQLiteSiteStore``: mostly on
+    /// a second connection to the same database, so that store steps do not wait for it).
     func onCommit(_ handler: @escaping (Int) -> Void) throws(StoreError) {
         let db = try openHandle()
         commitHandler = handler

@@ -60,8 +60,9 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
 /// the connection is busy, or queued work is waiting for it (so a stream of brief steps cannot starve a site
 /// write), it queues like the rest rather than wait on a pool thread.
 ///
-/// Checkpoints (see ``SQLiteConnection/onCommit(_:)``) run on a second connection with a queue of its own: in WAL
-/// mode SQLite lets one connection write while another checkpoints. A checkpoint fsyncs the log and the database
+/// Checkpoints (see ``SQLiteConnection/onCommit(_:)``) run in the background, on a second connection with a queue
+/// of its own: in WAL mode SQLite lets one connection write while another checkpoints. (A rare catch-up checkpoint
+/// runs on the store's connection; see ``committed(walFrames:)``.) A checkpoint fsyncs the log and the database
 /// file, milliseconds on a busy disk. Done on the store's connection, it held up every store step that came
 /// meanwhile: in the benchmark's logins, the p99 added latency was 4.2–5.2 ms, and is 1.8–1.9 ms this way (with
 /// the occasional catch-up checkpoint of ``committed(walFrames:)``). The second connection adds under 0.1 MB to an
@@ -90,6 +91,8 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     private struct CheckpointState {
         /// A background checkpoint is queued and has not started, so commits need not queue another.
         var backgroundQueued = false
+        /// A background checkpoint is running: a catch-up now would find SQLite's checkpoint lock taken.
+        var backgroundRunning = false
         /// A catch-up checkpoint is queued on the store's queue (see ``committed(walFrames:)``).
         var catchUpQueued = false
         /// Frames of the current log that are in the database file, as the last checkpoint reported.
@@ -173,8 +176,9 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
     /// writes). So a background checkpoint is queued only when the frames not yet copied reach the threshold, and
     /// once the log is twice that long with the background caught up (four times in any case), one checkpoint runs
     /// on the store's queue, where no commit can land during it: it copies the frames left, and the next write
-    /// starts the log over. That one holds up store steps for its fsyncs, once per some thousands of frames instead
-    /// of every thousand.
+    /// starts the log over (unless another process still reads an older snapshot, as with SQLite's own automatic
+    /// checkpoint). That one holds up store steps for its fsyncs, once per some thousands of frames instead of
+    /// every thousand.
     private func committed(walFrames: Int) {
         enum Next { case nothing, background, catchUp }
         let next = checkpoints.withLock { state -> Next in
@@ -187,7 +191,7 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
             }
             // Twice the threshold with the background caught up; four times in any case, so that a background
             // that cannot keep up with the writes does not let the log grow without bound.
-            let caughtUp = uncopied < Self.checkpointFrames && !state.backgroundQueued
+            let caughtUp = uncopied < Self.checkpointFrames && !state.backgroundQueued && !state.backgroundRunning
             if walFrames >= (caughtUp ? 2 : 4) * Self.checkpointFrames, !state.catchUpQueued {
                 state.catchUpQueued = true
                 return .catchUp
@@ -199,11 +203,17 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
             break
         case .background:
             checkpointQueue.async { [self] in
-                // Cleared first: a commit during this checkpoint may need the next one.
-                checkpoints.withLock { $0.backgroundQueued = false }
+                // No longer queued: a commit during this checkpoint may need the next one.
+                checkpoints.withLock { state in
+                    state.backgroundQueued = false
+                    state.backgroundRunning = true
+                }
                 // As with SQLite's automatic checkpoint, a failed one is retried after a later commit.
-                guard let copied = try? checkpoint(checkpointer) else { return }
-                checkpoints.withLock { $0.copiedFrames = copied }
+                let copied = try? checkpoint(checkpointer)
+                checkpoints.withLock { state in
+                    state.backgroundRunning = false
+                    if let copied { state.copiedFrames = copied }
+                }
             }
         case .catchUp:
             queue.async { [self] in

@@ -271,8 +271,8 @@ import Testing
     }
 
     /// Login writes commit without fsync, possibly on the caller's thread, so SQLite's automatic checkpoint (which
-    /// would run inside such a commit) is replaced by one on a connection and queue of its own: the write-ahead log
-    /// still gets copied into the database file once it holds enough frames.
+    /// would run inside such a commit) is replaced by background ones on a connection and queue of their own (and a
+    /// rare catch-up on the store's): the write-ahead log still gets copied into the database file.
     @Test func walIsCheckpointedAfterManyLoginWrites() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
