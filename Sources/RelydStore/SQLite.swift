@@ -158,15 +158,13 @@ final class SQLiteConnection: SQLConnection {
     /// Copies the write-ahead log into the database file as far as no reader still needs it (a PASSIVE
     /// checkpoint: it never waits for other connections), fsyncing both, as SQLite's automatic checkpoint does.
     ///
-    /// - Returns: how many frames the log holds and how many of them are now in the database file.
-    @discardableResult
-    func checkpoint() throws(StoreError) -> (logFrames: Int, copiedFrames: Int) {
+    /// - Returns: how many frames of the log are now in the database file.
+    func checkpoint() throws(StoreError) -> Int {
         let db = try openHandle()
-        var logFrames: Int32 = 0
         var copiedFrames: Int32 = 0
-        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, &copiedFrames)
         guard rc == SQLITE_OK else { throw error("sqlite3_wal_checkpoint_v2", rc) }
-        return (Int(logFrames), Int(copiedFrames))
+        return Int(copiedFrames)
     }
 
     /// `synchronous=NORMAL` for `work`: in WAL mode, a commit that is safe from a crash of the process but not

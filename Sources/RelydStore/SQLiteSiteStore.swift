@@ -25,7 +25,7 @@ public final class SQLiteSiteStore: SQLSiteStore, @unchecked Sendable {
         -> SQLiteSiteStore
     {
         try open(directory: directory, fileName: fileName) { checkpointer throws(StoreError) in
-            try checkpointer.checkpoint().copiedFrames
+            try checkpointer.checkpoint()
         }
     }
 
@@ -219,7 +219,7 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
             queue.async { [self] in
                 lockFromQueue()
                 defer { lock.unlock() }
-                let copied = try? connection.checkpoint().copiedFrames
+                let copied = try? connection.checkpoint()
                 checkpoints.withLock { state in
                     state.catchUpQueued = false
                     if let copied { state.copiedFrames = copied }

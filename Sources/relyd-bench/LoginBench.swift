@@ -20,8 +20,8 @@ enum LoginBench {
         var opTimes: [Double]
         /// relyd only: per command, the client's time and the OP's time within it.
         var steps: [(command: String, wall: [Double], op: [Double])] = []
-        /// relyd only: the daemon's CPU time (all threads) over the rounds, and the logins it served in them
-        /// (warm-up included, as the CPU time is).
+        /// relyd only: the daemon's CPU time (all threads) over the rounds' timed logins, and how many those were
+        /// (the warm-up excluded, as from the latencies).
         var cpuSeconds = 0.0
         var cpuLogins = 0
 

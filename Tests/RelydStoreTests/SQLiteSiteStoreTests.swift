@@ -309,7 +309,7 @@ import Testing
                 checkpointStarted.signal()
                 checkpointMayGoOn.wait()
             }
-            return try checkpointer.checkpoint().copiedFrames
+            return try checkpointer.checkpoint()
         }
         // Released on every way out, so that a failed step below cannot leave the checkpoint's thread blocked.
         defer { checkpointMayGoOn.signal() }
@@ -353,7 +353,7 @@ import Testing
         let backgroundCheckpoints = Locked(0)
         let store = try SQLiteSiteStore.open(directory: directory.stateDirectory) { checkpointer throws(StoreError) in
             backgroundCheckpoints.withLock { $0 += 1 }
-            return try checkpointer.checkpoint().copiedFrames
+            return try checkpointer.checkpoint()
         }
         try await store.insertSite(makeSite(id: "x"))
         // At least two frames each (the row's page and its expires_at index entry's): over 8,000 frames in all.
