@@ -37,6 +37,11 @@ public struct Configuration: Sendable, Equatable {
     public var requestBurst = 100
     /// How long SIGTERM waits for requests in flight before closing connections.
     public var shutdownDrainSeconds = 10
+    /// Threads reading and answering the socket's connections. One is the default: it answers about 190,000
+    /// `health` requests a second on this project's 2-core test machine, and CPU-heavy work (signatures, keys)
+    /// leaves it for the ``ComputePool`` anyway. A second loop costs wake-ups: on 2 shared cores, 64 connections
+    /// got 0.66x redis's rate with two loops and 0.76x with one (relyd-bench section 1).
+    public var eventLoops = 1
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.
     public var allowedOPHosts = AllowedOPHosts.any
     /// Peers (by uid, or by primary gid) that may send requests; both empty: anyone who can open the socket.

@@ -32,6 +32,7 @@ extension ConfigurationFile {
             "max_line_bytes": String(c.maxLineBytes),
             "max_connections": String(c.maxConnections),
             "shutdown_drain_seconds": String(c.shutdownDrainSeconds),
+            "event_loops": String(c.eventLoops),
             "max_connections_per_uid": String(c.maxConnectionsPerUID),
             "idle_timeout_seconds": String(c.idleTimeoutSeconds),
             "requests_per_second": String(c.requestsPerSecond),

@@ -98,6 +98,9 @@ public enum ConfigurationFile {
         Key(name: "shutdown_drain_seconds") { config, value throws(Reason) in
             config.shutdownDrainSeconds = try integer(value, 0...3600)
         },
+        Key(name: "event_loops") { config, value throws(Reason) in
+            config.eventLoops = try integer(value, 1...64)
+        },
         Key(name: "allowed_op_hosts") { config, value throws(Reason) in
             do throws(AllowedOPHosts.InvalidEntry) {
                 config.allowedOPHosts = try AllowedOPHosts(value.split(separator: ",").map(String.init))

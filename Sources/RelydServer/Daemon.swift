@@ -76,8 +76,7 @@ public final class Daemon: Sendable {
             maxConnections: limits.maxConnections, maxConnectionsPerUID: limits.maxConnectionsPerUID,
             idleTimeout: limits.idleTimeout, requestRate: limits.requestRate)
         serverConfiguration.heartbeat = notifier.watchdogHeartbeat
-        // One loop per core: requests run on their connection's loop, so more loops use more cores.
-        serverConfiguration.eventLoops = ProcessInfo.processInfo.activeProcessorCount
+        serverConfiguration.eventLoops = configuration.eventLoops
         if let interval = notifier.watchdogHeartbeat?.interval {
             logger.info("systemd watchdog keep-alives from the event loop",
                         ("watchdog.interval_ms", String(interval.wholeMilliseconds)))

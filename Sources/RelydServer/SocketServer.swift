@@ -1,7 +1,7 @@
 // SocketServer.swift: JSON lines over a Unix domain socket, knowing nothing of commands or OIDC.
 //
 // DESIGN
-// Event-loop threads (`eventLoops`, one per core in the daemon) each run a level-triggered epoll over their
+// Event-loop threads (`eventLoops`: the daemon's `event_loops`, one by default) each run a level-triggered epoll over their
 // connections and an eventfd; the first also watches the listening socket, accepts, applies the connection limits
 // (counted across all loops in `SocketServer.connectionCounts`) and hands each admitted connection round-robin to a
 // loop's inbox. A loop alone reads, writes and closes its connections' descriptors; its state (`EventLoop`,
@@ -30,10 +30,14 @@
 // Measured on 2 shared cores (relyd-bench sections 1 and 2, relyd's own CPU time divided by the requests served;
 // this change together with the response-encoding and parsing work of the same series): `health` went from about
 // 20-26 µs to 10 µs per request, and the check_id_token mix (RS256, ES256, EdDSA) from about 110-160 µs to 75-95 µs.
-// The cost: CPU work in a handler (an RS256 verify, ~25 µs) runs on its connection's loop, so one connection's
-// requests use one core at a time, and a loop busy with one connection's CPU work delays its other connections
-// (never those of other loops). Work that waits (store writes, HTTP to the OP) still overlaps. Connections are
-// spread by count, not by load: a few very busy connections on one loop can leave other cores idle.
+// CPU-heavy work (signature checks, client assertions, key pairs) does not run on the loop: the OIDC engine sends
+// it to the `ComputePool` (Dispatch's global pool, one thread per core) and the task resumes on its loop with the
+// result, so a loop busy with one connection's RSA work does not hold up its others, and that work spreads over
+// the cores. Cheap requests stay on the loop start to finish.
+// One loop by default: on 2 shared cores with the clients on the same host (relyd-bench section 1, 64
+// connections), a second loop served 0.66x redis's rate where one served 0.76x. Each loop then sleeps and wakes for
+// every few requests (3 per epoll_wait, against 50 with one loop), and on few cores those context switches cost
+// more than the second core gains. Several loops remain for hosts with many cores and very high request rates.
 // Per request, the path takes the connection's lock three times (the loop's `deliver`, the task's send and its
 // wait for the next line; there were seven): the loop skips `service` after a read that handed lines over below the
 // pipelining limit with nothing to write, since whatever the task leaves for the loop comes with a dirty mark. It

@@ -33,7 +33,9 @@ import Testing
             requests_per_second = 20
             request_burst = 5
             socket_group = root
+            event_loops = 4
             """, file: "t.cfg")
+        #expect(configuration.eventLoops == 4)
         #expect(configuration.maxConnectionsPerUID == 4)
         #expect(configuration.idleTimeoutSeconds == 0)
         #expect(configuration.requestsPerSecond == 20)
@@ -80,7 +82,8 @@ import Testing
         ("allow_http_loopback = maybe", 1), ("allowed_uids = www-data", 1), ("admin_gids = 1,,2", 1),
         ("allowed_gids = -1", 1), ("socket_group = no-such-group-relyd", 1), ("request_burst = 0", 1),
         ("max_connections_per_uid = 0", 1), ("store = mysql", 1), ("log_level = info\nstore = postgresql", 2),
-        ("postgresql_url = postgresql://relyd@db/relyd?nonsense=1", 1),
+        ("postgresql_url = postgresql://relyd@db/relyd?nonsense=1", 1), ("event_loops = 0", 1),
+        ("event_loops = auto", 1),
     ])
     func badFile_isRefusedWithItsLine(text: String, line: Int) {
         #expect(throws: ConfigurationFile.Failure.self) { try ConfigurationFile.parse(text, file: "bad.cfg") }

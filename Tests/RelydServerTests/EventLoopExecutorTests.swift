@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Glibc
 import RelydBasics
@@ -15,6 +16,22 @@ struct ThreadReportingHandler: RequestLineHandler {
         try? await Task.sleep(for: .milliseconds(1))
         let resumed = UInt(pthread_self())
         return ((try? Array(JSONEncoder().encode(Reply(started: started, resumed: resumed)))) ?? []) + [0x0A]
+    }
+}
+
+/// "compute" holds a thread of the ``ComputePool`` until the test signals `release`; any other line is echoed.
+struct ComputingHandler: RequestLineHandler {
+    let release = DispatchSemaphore(value: 0)
+    let computing = Locked(false)
+
+    func respond(to line: [UInt8], peer: PeerCredentials) async -> [UInt8] {
+        if line == Array("compute".utf8) {
+            _ = try? await ComputePool.run { [computing, release] in
+                computing.withLock { $0 = true }
+                release.wait()
+            }
+        }
+        return line + [0x0A]
     }
 }
 
@@ -47,6 +64,32 @@ struct EventLoopExecutorTests {
             #expect(reply.started == loop)
             #expect(reply.resumed == loop)
         }
+        await server.stop(drainTimeout: .seconds(10))
+    }
+
+    /// Work on the ``ComputePool`` leaves the loop free: while one connection's request computes (here: blocks a
+    /// pool thread), another connection of the same and only loop is answered. Were the work run in place, the loop
+    /// thread would be the one blocked and the second answer would never come.
+    @Test func computePoolWork_leavesTheLoopServing() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        let path = directory + "/relyd.sock"
+        let handler = ComputingHandler()
+        let server = try SocketServer(
+            configuration: SocketServerConfiguration(socketPath: path), handler: handler,
+            logger: Logger(sink: CollectingLogSink(), minimumLevel: .debug))
+        try server.start()
+        let computing = try await offPool { try LineClient(path: path) }
+        try await offPool { try computing.send("compute\n") }
+        #expect(await eventually { handler.computing.withLock { $0 } })
+        let other = try await offPool {
+            let client = try LineClient(path: path, timeoutSeconds: 10)
+            try client.send("ping\n")
+            return try client.readLineString()
+        }
+        handler.release.signal()
+        #expect(other == "ping")
+        #expect(try await offPool { try computing.readLineString() } == "compute")
         await server.stop(drainTimeout: .seconds(10))
     }
 

@@ -46,7 +46,7 @@ public enum RegisterSiteHandler: CommandHandler {
                 try oauth2Site(parameters, endpoints: endpoints, tokenEndpointAuthMethod: method, context: context),
                 context: context)
         }
-        let signingKey = try newSigningKey(method: method, algorithm: parameters.signingAlg)
+        let signingKey = try await newSigningKey(method: method, algorithm: parameters.signingAlg)
         let scopes = AuthorizationRequest.withOpenID(parameters.scope ?? defaultScopes)
         let provider = try await context.providers.metadata(issuer: parameters.opHost)
 
@@ -95,17 +95,19 @@ public enum RegisterSiteHandler: CommandHandler {
         return RegisterSite.Result(oxdID: site.id, clientID: site.clientID, opHost: site.opHost)
     }
 
-    /// The site's new key pair when it authenticates with `private_key_jwt` (RS256 unless `signing_alg` says ES256).
+    /// The site's new key pair when it authenticates with `private_key_jwt` (RS256 unless `signing_alg` says ES256),
+    /// generated on the ``ComputePool``: an RSA-2048 pair takes 50-500 ms.
     ///
     /// - Throws: `invalid_parameter` for an unsupported `signing_alg`, or one given with another method.
-    static func newSigningKey(method: String, algorithm name: String?) throws -> SiteSigningKey? {
+    static func newSigningKey(method: String, algorithm name: String?) async throws -> SiteSigningKey? {
         guard method == "private_key_jwt" else {
             guard name == nil else {
                 throw RelydError(.invalidParameter, "'params.signing_alg' goes only with private_key_jwt")
             }
             return nil
         }
-        return try SiteSigningKey.generate(algorithmNamed: name ?? SiteSigningKey.supportedAlgorithms[0].rawValue)
+        let algorithm = name ?? SiteSigningKey.supportedAlgorithms[0].rawValue
+        return try await ComputePool.run { try SiteSigningKey.generate(algorithmNamed: algorithm) }
     }
 
     /// `id_token_signed_response_alg` must name an algorithm relyd implements; `none` is accepted as the app's

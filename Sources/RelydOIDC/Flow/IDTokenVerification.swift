@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import RelydBasics
+import Dispatch
 import RelydProtocol
 import RelydStore
 
@@ -21,7 +22,7 @@ public enum IDTokenVerification {
     public static func validate(_ token: Secret, site: Site, provider: ProviderMetadata, cache: ProviderCache,
                                 expectations: IDTokenExpectations) async throws -> ValidatedIDToken {
         do {
-            return try await withProviderKeys(provider: provider, cache: cache) { keys throws(IDTokenFailure) in
+            return try await withProviderKeys(provider: provider, cache: cache) { keys in
                 try IDTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
             }
         } catch let failure as IDTokenFailure {
@@ -30,18 +31,20 @@ public enum IDTokenVerification {
     }
 
     /// Runs `validate` with the OP's cached keys and, when the token names a key the cached set lacks (the OP
-    /// rotated its keys), once more with a refetched set.
+    /// rotated its keys), once more with a refetched set. `validate` checks a signature, so it runs on the
+    /// ``ComputePool``.
     ///
     /// - Throws: the ``IDTokenFailure`` of `validate`, or the cache's errors when the keys cannot be fetched.
-    static func withProviderKeys<Validated>(
+    static func withProviderKeys<Validated: Sendable>(
         provider: ProviderMetadata, cache: ProviderCache,
-        _ validate: (JWKSet) throws(IDTokenFailure) -> Validated
+        _ validate: @escaping @Sendable (JWKSet) throws -> Validated
     ) async throws -> Validated {
         let keys = try await cache.keys(for: provider)
         do {
-            return try validate(keys)
-        } catch where error.check == .unknownKey {
-            return try validate(try await cache.keys(for: provider, refreshingForUnknownKey: true))
+            return try await ComputePool.run { try validate(keys) }
+        } catch let failure as IDTokenFailure where failure.check == .unknownKey {
+            let refreshed = try await cache.keys(for: provider, refreshingForUnknownKey: true)
+            return try await ComputePool.run { try validate(refreshed) }
         }
     }
 

@@ -68,7 +68,7 @@ public enum TokenExchange {
     /// answer JSON (Core 3.1.3.3).
     public static func grant(_ parameters: [(String, String)], authentication: ClientAuthentication,
                              endpoints: ProviderEndpoints, environment: OIDCEnvironment) async throws -> TokenResponse {
-        let request = try authenticatedPost(to: endpoints.tokenEndpoint, form: parameters,
+        let request = try await authenticatedPost(to: endpoints.tokenEndpoint, form: parameters,
                                             authentication: authentication, tokenEndpoint: endpoints.tokenEndpoint,
                                             environment: environment)
         let response = try await environment.http.send(request)
@@ -90,10 +90,10 @@ public enum TokenExchange {
     /// endpoint as its audience wherever it is sent (OpenID Connect Core 9).
     public static func authenticatedPost(to url: URL, form parameters: [(String, String)],
                                          authentication: ClientAuthentication, tokenEndpoint: URL,
-                                         environment: OIDCEnvironment) throws -> HTTPRequest {
+                                         environment: OIDCEnvironment) async throws -> HTTPRequest {
         var form = parameters
         var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
-        try authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint,
+        try await authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint,
                                  environment: environment)
         return HTTPRequest(method: .post, url: url, headers: headers, body: Data(FormEncoding.encode(form).utf8))
     }

@@ -24,7 +24,7 @@ public enum TokenIntrospection {
         guard let endpoint = provider.introspectionEndpoint else {
             throw RelydError(.opUnsupported, "the OP offers no token introspection (no introspection_endpoint)")
         }
-        let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
+        let request = try await TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
                                                           tokenEndpoint: provider.tokenEndpoint, environment: environment)
         let (answer, _) = try await environment.http.jsonObject(request, what: "introspection response")
         guard case .bool = answer["active"] else {
@@ -43,7 +43,7 @@ public enum TokenIntrospection {
         guard let endpoint = provider.revocationEndpoint else {
             throw RelydError(.opUnsupported, "the OP offers no token revocation (no revocation_endpoint)")
         }
-        let request = try TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
+        let request = try await TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
                                                           tokenEndpoint: provider.tokenEndpoint, environment: environment)
         let response = try await environment.http.send(request)
         guard response.status == 200 else {

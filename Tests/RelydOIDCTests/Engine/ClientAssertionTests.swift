@@ -20,10 +20,10 @@ import Testing
     }
 
     /// The form and headers `authentication` produces for one token request.
-    func applied(_ authentication: ClientAuthentication) throws -> (form: [String: String], headers: [(String, String)]) {
+    func applied(_ authentication: ClientAuthentication) async throws -> (form: [String: String], headers: [(String, String)]) {
         var headers: [(String, String)] = []
         var form: [(String, String)] = [("grant_type", "authorization_code")]
-        try authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint, environment: environment)
+        try await authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint, environment: environment)
         return (Dictionary(form, uniquingKeysWith: { first, _ in first }), headers)
     }
 
@@ -54,8 +54,8 @@ import Testing
     }
 
     /// client_secret_jwt sends an HS256 assertion with RFC 7523 claims and never the secret itself.
-    @Test func clientSecretJWT_sendsAssertionWithRFC7523Claims_andNoSecret() throws {
-        let (form, headers) = try applied(.clientSecretJWT(clientID: "rp-1", secret: secret))
+    @Test func clientSecretJWT_sendsAssertionWithRFC7523Claims_andNoSecret() async throws {
+        let (form, headers) = try await applied(.clientSecretJWT(clientID: "rp-1", secret: secret))
         #expect(headers.isEmpty)
         #expect(form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         #expect(form["client_secret"] == nil && form["client_id"] == "rp-1")
@@ -75,13 +75,13 @@ import Testing
     }
 
     /// Every assertion carries a fresh jti, so an OP's replay cache never refuses the next request.
-    @Test func assertions_haveDistinctJTIs() throws {
+    @Test func assertions_haveDistinctJTIs() async throws {
         let authentication = ClientAuthentication.clientSecretJWT(clientID: "rp-1", secret: secret)
         var headers: [(String, String)] = []
         var first: [(String, String)] = [], second: [(String, String)] = []
         let environment = self.environment
-        try authentication.apply(headers: &headers, form: &first, tokenEndpoint: tokenEndpoint, environment: environment)
-        try authentication.apply(headers: &headers, form: &second, tokenEndpoint: tokenEndpoint, environment: environment)
+        try await authentication.apply(headers: &headers, form: &first, tokenEndpoint: tokenEndpoint, environment: environment)
+        try await authentication.apply(headers: &headers, form: &second, tokenEndpoint: tokenEndpoint, environment: environment)
         let jtis = try [first, second].map { form in
             try JWS(compact: try #require(form.first { $0.0 == "client_assertion" }?.1)).payload["jti"]
         }
@@ -90,7 +90,7 @@ import Testing
 
     /// An HS256 assertion verifies with pyca/cryptography under the client secret, and not under another.
     @Test func clientSecretJWT_verifiesIndependently() async throws {
-        let assertion = try #require(try applied(.clientSecretJWT(clientID: "rp-1", secret: secret)).form["client_assertion"])
+        let assertion = try #require(try await applied(.clientSecretJWT(clientID: "rp-1", secret: secret)).form["client_assertion"])
         let verified = try #require(try await Self.independentlyVerified(["--hmac", secret.revealed, assertion]))
         #expect(verified["payload"]?.objectValue?["sub"] == .string("rp-1"))
         #expect(try await Self.independentlyVerified(["--hmac", "another-secret", assertion]) == nil)
@@ -101,7 +101,7 @@ import Testing
     @Test(arguments: ["RS256", "ES256"])
     func privateKeyJWT_verifiesIndependently(algorithm: String) async throws {
         let key = try SiteSigningKey.generate(algorithmNamed: algorithm)
-        let (form, headers) = try applied(.privateKeyJWT(clientID: "rp-2", key: key))
+        let (form, headers) = try await applied(.privateKeyJWT(clientID: "rp-2", key: key))
         #expect(headers.isEmpty && form["client_secret"] == nil)
         let assertion = try #require(form["client_assertion"])
         let jws = try JWS(compact: assertion)
