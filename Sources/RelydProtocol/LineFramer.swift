@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Splits a byte stream into request lines, bounded in memory.
 ///
 /// A line ends at `\n`; a `\r` just before it is dropped so that CRLF clients work. A line longer than
@@ -47,12 +51,15 @@ public struct LineFramer: Sendable {
     /// A line that arrives whole in `bytes` (the usual case: one request per read) is copied once, straight from
     /// `bytes` into its own array; only the pieces of a line split across reads collect in the framer's buffer.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, each take: (Frame) -> Void) {
+        guard let base = bytes.baseAddress else { return }
         var start = 0
         while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+            // memchr scans a word at a time, where a Swift loop takes a byte per iteration.
+            guard let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) else {
                 append(UnsafeRawBufferPointer(rebasing: bytes[start...]), each: take)
                 break
             }
+            let newline = base.distance(to: UnsafeRawPointer(found))
             if buffer.isEmpty, !discardingOversizedLine {
                 frame(UnsafeRawBufferPointer(rebasing: bytes[start..<newline]), each: take)
             } else {

@@ -35,8 +35,7 @@ enum ResponseEncoder {
         -> [UInt8]
     {
         try encodeEnvelope(id: id, status: status) { output in
-            var object = JSONObjectWriter(output: output)
-            output = []  // keeps the writer's bytes uniquely referenced
+            var object = JSONObjectWriter(taking: &output)
             payload.writeMembers(to: &object)
             output = object.finish()
         }
@@ -84,8 +83,11 @@ public struct JSONObjectWriter {
     private var previousKey: String?
     #endif
 
-    init(output: [UInt8]) {
-        self.output = output
+    /// Takes `output`'s bytes, leaving it empty, so that they stay uniquely referenced: appending to bytes that
+    /// `output` still shared would copy them all first.
+    init(taking output: inout [UInt8]) {
+        self.output = []
+        swap(&self.output, &output)
         self.output.append(UInt8(ascii: "{"))
     }
 
