@@ -29,11 +29,10 @@ enum IDTokenBench {
             "iat": .integer(now), "exp": .integer(now + 3600), "email": .string("alice@example.org"),
         ]
 
-        progress("id tokens: openssl speed")
-        let reference = try opensslVerifyRates(seconds: seconds, scratch: scratch.path)
         var rows: [[String]] = []
         var breakdownRows: [[String]] = []
         var rs256Ratio = 0.0
+        let turns = TransportBench.sliceCount(seconds)
         for key in keys {
             progress("id tokens: \(key.algorithm.rawValue)")
             let token = try key.sign(claims, clientSecret: "")
@@ -42,14 +41,32 @@ enum IDTokenBench {
             // One checked call first: a refused token would make the load below measure error answers.
             try connection.call("check_id_token", ["oxd_id": oxdID, "id_token": token])
             let line = Array(try JSONSerialization.data(withJSONObject: request)) + [0x0A]
-            let result = try runClosedLoop(socketPath: relyd.socketPath, request: line, connections: connections,
-                                           duration: seconds)
-            let raw = reference[key.algorithm] ?? 0
+            // relyd and `openssl speed` in alternating turns (who goes first alternates too), as in section 1:
+            // this machine's speed drifts over seconds, and a reference measured minutes apart from the figure
+            // it divides gave ratios from 0.31x to 0.64x for the same build.
+            var loads: [LoadResult] = []
+            var opensslRates: [Double] = []
+            var cpu = 0.0
+            for turn in 0..<turns {
+                for relydTurn in turn.isMultiple(of: 2) ? [true, false] : [false, true] {
+                    if relydTurn {
+                        let before = relyd.cpuSeconds
+                        loads.append(try runClosedLoop(socketPath: relyd.socketPath, request: line,
+                                                       connections: connections, duration: seconds / Double(turns)))
+                        cpu += relyd.cpuSeconds - before
+                    } else {
+                        opensslRates.append(try opensslVerifyRate(key.algorithm, scratch: scratch.path))
+                    }
+                }
+            }
+            let result = LoadResult.combined(loads)
+            let raw = opensslRates.reduce(0, +) / Double(max(1, opensslRates.count))
             let ratio = raw > 0 ? result.rate / raw : 0
             if key.algorithm == .rs256 { rs256Ratio = ratio }
             let latency = medianAndTail(result.latencies)
             rows.append([key.algorithm.rawValue, Format.rate(result.rate),
                          "\(Format.micros(latency.p50)) / \(Format.micros(latency.p99))",
+                         Format.microsPrecise(cpu / Double(max(1, result.answered))),
                          Format.rate(raw), "**\(Format.ratio(ratio))**"])
             breakdownRows.append(try breakdown(key: key, token: token, issuer: op.issuer, clientID: clientID,
                                                socketRate: result.rate))
@@ -58,10 +75,14 @@ enum IDTokenBench {
         report.paragraph("""
             Tokens signed by the bench OP (RSA-2048, P-256, Ed25519 keys in its JWKS, cached by relyd after the \
             first call). \(connections) connections, request-response, \(seconds) s each, same load generator as \
-            section 1. Reference: `openssl speed -seconds \(Int(seconds)) rsa2048 ecdsap256 ed25519`, verify/s \
-            column (one core, signature only).
+            section 1. Reference: `openssl speed -seconds 1` for the same algorithm (`rsa2048`, `ecdsap256`, \
+            `ed25519`), verify/s column (one core, signature only). Each algorithm runs as \(turns) turns of relyd \
+            alternating with \(turns) of openssl (who goes first alternates too), and each side's rate is over all \
+            its turns. relyd's CPU per token is its user + system time over its turns (/proc/PID/stat, all threads) \
+            divided by the answers it sent in them.
             """)
-        report.table(["alg", "check_id_token/s (socket)", "p50 / p99", "openssl verify/s", "relyd / openssl"], rows)
+        report.table(["alg", "check_id_token/s (socket)", "p50 / p99", "relyd CPU per token", "openssl verify/s",
+                      "relyd / openssl"], rows)
         report.paragraph("Goal: at least 0.50x raw verify for RS256 through the socket: \(Format.ratio(rs256Ratio)), "
                          + Format.verdict(rs256Ratio >= 0.5) + ".")
         report.paragraph("""
@@ -76,22 +97,19 @@ enum IDTokenBench {
                      breakdownRows)
     }
 
-    /// verify/s per algorithm, from `openssl speed`'s summary lines.
-    static func opensslVerifyRates(seconds: Double, scratch: String) throws -> [JWSAlgorithm: Double] {
-        let output = try runCommand("openssl", ["speed", "-seconds", "\(max(1, Int(seconds)))",
-                                                "rsa2048", "ecdsap256", "ed25519"], scratch: scratch)
-        var rates: [JWSAlgorithm: Double] = [:]
-        for line in output.split(separator: "\n") {
-            let algorithm: JWSAlgorithm? = line.hasPrefix("rsa 2048 bits") ? .rs256
-                : line.contains("ecdsa (nistp256)") ? .es256
-                : line.contains("EdDSA (Ed25519)") ? .edDSA : nil
-            // The last column is verify/s.
-            if let algorithm, let last = line.split(separator: " ").last, let rate = Double(last) {
-                rates[algorithm] = rate
-            }
+    /// `openssl speed -seconds 1`'s verify/s for `algorithm`, from its summary line.
+    static func opensslVerifyRate(_ algorithm: JWSAlgorithm, scratch: String) throws -> Double {
+        let (name, summary) = switch algorithm {
+        case .rs256: ("rsa2048", "rsa 2048 bits")
+        case .es256: ("ecdsap256", "(nistp256)")
+        default: ("ed25519", "EdDSA (Ed25519)")
         }
-        guard rates.count == 3 else { throw BenchError("cannot read openssl speed output: \(output)") }
-        return rates
+        let output = try runCommand("openssl", ["speed", "-seconds", "1", name], scratch: scratch)
+        // The last column of the summary line is verify/s.
+        guard let line = output.split(separator: "\n").last(where: { $0.contains(summary) }),
+              let last = line.split(separator: " ").last, let rate = Double(last)
+        else { throw BenchError("cannot read openssl speed output: \(output)") }
+        return rate
     }
 
     private static func breakdown(key: OPSigningKey, token: String, issuer: String, clientID: String,
