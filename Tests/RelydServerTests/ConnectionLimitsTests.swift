@@ -124,17 +124,20 @@ struct ConnectionLimitsTests {
 
     /// A peer quiet for most of the idle timeout that then asks for a response larger than its socket buffer is
     /// not taken for a stalled one: the stall counts from when the bytes began to wait.
+    ///
+    /// The request comes 0.6 s before the timeout would close the quiet connection: with 0.2 s, a client thread
+    /// scheduled late under the whole suite's load asked too late and was rightly closed as idle.
     @Test func quietPeerAskingForALargeResponse_staysOpen() async throws {
         let fixture = try ServerFixture.start {
-            $0.idleTimeout = .seconds(1)
+            $0.idleTimeout = .seconds(2)
             $0.maxLineBytes = 1 << 20
         }
         let client = try fixture.client()
         let text = "big-" + String(repeating: "x", count: 400_000)
         let reply = try await offPool { () throws -> String? in
-            usleep(800_000)
+            usleep(1_400_000)
             try client.send(text + "\n")
-            usleep(600_000)  // the idle check comes meanwhile, with the response partly sent
+            usleep(1_000_000)  // the idle check comes meanwhile, with the response partly sent
             return echoed(try client.readLine())
         }
         #expect(reply == text + EchoHandler.bigPadding)
