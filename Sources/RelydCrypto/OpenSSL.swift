@@ -113,8 +113,8 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 ///
 /// `@unchecked Sendable` because it wraps an `EVP_PKEY*`: the key is built once in the initialiser and never mutated
 /// afterwards, and OpenSSL 3 allows concurrent verifications with one immutable key (each with its own context, from
-/// a locked pool). Building one costs tens of microseconds (the import validates the key), so callers keep and
-/// reuse them.
+/// a locked pool). Building one validates the key, which costs milliseconds for RSA (about 3.3 ms at 2048 bits,
+/// 120 ms at 8192), so callers keep and reuse them.
 public final class PublicKey: @unchecked Sendable {
     /// What the key is, which decides the signature schemes it can check.
     public enum Kind: Sendable, Hashable {

@@ -37,10 +37,11 @@ public struct Configuration: Sendable, Equatable {
     public var requestBurst = 100
     /// How long SIGTERM waits for requests in flight before closing connections.
     public var shutdownDrainSeconds = 10
-    /// Threads reading and answering the socket's connections. One is the default: it answers about 190,000
+    /// Threads reading and answering the socket's connections. One is the default: it answers about 190,000-200,000
     /// `health` requests a second on this project's 2-core test machine, and CPU-heavy work (signatures, keys)
     /// leaves it for the ``ComputePool`` anyway. A second loop costs wake-ups: on 2 shared cores, 64 connections
-    /// got 0.66x redis's rate with two loops and 0.76x with one (relyd-bench section 1).
+    /// got 0.60-0.61x redis's rate with two loops and 0.68-0.70x with one (relyd-bench section 1; see
+    /// SocketServer.swift's DESIGN).
     public var eventLoops = 1
     /// The OPs sites may use and discovery or WebFinger may reach; empty allows any.
     public var allowedOPHosts = AllowedOPHosts.any

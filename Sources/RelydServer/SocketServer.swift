@@ -1,8 +1,8 @@
 // SocketServer.swift: JSON lines over a Unix domain socket, knowing nothing of commands or OIDC.
 //
 // DESIGN
-// Event-loop threads (`eventLoops`: the daemon's `event_loops`, one by default) each run a level-triggered epoll over their
-// connections and an eventfd; the first also watches the listening socket, accepts, applies the connection limits
+// Event-loop threads (`eventLoops`: the daemon's `event_loops`, one by default) each run a level-triggered epoll over
+// their connections and an eventfd; the first also watches the listening socket, accepts, applies the connection limits
 // (counted across all loops in `SocketServer.connectionCounts`) and hands each admitted connection round-robin to a
 // loop's inbox. A loop alone reads, writes and closes its connections' descriptors; its state (`EventLoop`,
 // `Connection`) is confined to its thread. Each connection has one Swift Task that answers its request lines strictly
@@ -17,9 +17,9 @@
 //
 // Each loop is also its connections' Swift executor (`LoopInbox` is a `TaskExecutor`; each task is created with its
 // loop's inbox as its preference), as swift-nio's event loops are. A request whose handler does not really wait
-// (`health`, `stats`, `check_id_token` with the site, discovery document and keys cached: nonisolated async code and
-// uncontended default actors run on the task's preferred executor) therefore runs start to finish on the loop
-// thread, in the turn that read it, and its response leaves with no thread hop and no futex wake-up. Before, each
+// (`health`, `stats`, `get_authorization_url` with its site cached: nonisolated async code and uncontended default
+// actors run on the task's preferred executor) therefore runs start to finish on the loop thread, in the turn that
+// read it, and its response leaves with no thread hop and no futex wake-up. Before, each
 // request hopped loop thread -> cooperative pool (resuming the task) -> back, and the profile at 64 connections
 // spent about half its time in context switches. Jobs enqueued by the loop thread itself go on a plain local list;
 // jobs from other threads (a store queue or libcurl's worker resuming a continuation, a timer) go on a locked list
@@ -31,13 +31,15 @@
 // this change together with the response-encoding and parsing work of the same series): `health` went from about
 // 20-26 µs to 10 µs per request, and the check_id_token mix (RS256, ES256, EdDSA) from about 110-160 µs to 75-95 µs.
 // CPU-heavy work (signature checks, client assertions, key pairs) does not run on the loop: the OIDC engine sends
-// it to the `ComputePool` (Dispatch's global pool, one thread per core) and the task resumes on its loop with the
-// result, so a loop busy with one connection's RSA work does not hold up its others, and that work spreads over
-// the cores. Cheap requests stay on the loop start to finish.
-// One loop by default: on 2 shared cores with the clients on the same host (relyd-bench section 1, 64
-// connections), a second loop served 0.66x redis's rate where one served 0.76x. Each loop then sleeps and wakes for
-// every few requests (3 per epoll_wait, against 50 with one loop), and on few cores those context switches cost
-// more than the second core gains. Several loops remain for hosts with many cores and very high request rates.
+// it to the `ComputePool` (Dispatch's global queues, about one busy thread per core) and the task resumes on its
+// loop with the result (10-12 µs of CPU for the round trip), so a loop busy with one connection's RSA work does not
+// hold up its others, and that work spreads over the cores. Cheap requests stay on the loop start to finish.
+// One loop by default. On 2 shared cores with the clients on the same host (relyd-bench section 1, 64 connections,
+// two alternating pairs of runs with RELYD_BENCH_CONFIG), one loop served 0.70x and 0.68x redis's rate at 4.7 and
+// 5.4 µs of CPU per request; two loops 0.61x and 0.60x at 6.1 and 6.2 µs, with p99 latency 1.1 ms against 0.6-0.7
+// ms. Two loops each sleep and wake every few requests (3 per epoll_wait, against about 50 for one loop), and on few
+// cores those context switches cost more than the second core gains. The check_id_token rates did not differ
+// beyond this machine's noise. Several loops remain for hosts with many cores and very high request rates.
 // Per request, the path takes the connection's lock three times (the loop's `deliver`, the task's send and its
 // wait for the next line; there were seven): the loop skips `service` after a read that handed lines over below the
 // pipelining limit with nothing to write, since whatever the task leaves for the loop comes with a dirty mark. It
@@ -115,8 +117,8 @@ public struct SocketServerConfiguration: Sendable {
     /// Unsent response bytes per connection beyond which the server stops reading it and holds back its next
     /// request until the client reads.
     public var maxOutboxBytes: Int
-    /// Event-loop threads. Each runs its connections' requests (see the file's DESIGN), so this many cores can
-    /// work at once; the first also accepts, handing connections out round-robin.
+    /// Event-loop threads. Each reads, runs and answers its connections' requests (see the file's DESIGN); the
+    /// first also accepts, handing connections out round-robin.
     public var eventLoops = 1
     /// Starts a named thread, false when the system refuses it; tests replace it to see a refusal handled.
     var startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool = { name, body in

@@ -5,12 +5,14 @@ import Glibc
 #endif
 
 /// The relyd binary measured: the one built next to relyd-bench, or `RELYD_BENCH_RELYD` (to compare a build of
-/// another commit with the same bench).
+/// another commit with the same bench); `RELYD_BENCH_CONFIG` adds lines to the bench's relyd.cfg (to compare
+/// settings, such as `event_loops = 2`).
 enum Products {
     static let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         .deletingLastPathComponent().path
 
     static var relyd: String { ProcessInfo.processInfo.environment["RELYD_BENCH_RELYD"] ?? folder + "/relyd" }
+    static var extraConfiguration: String { ProcessInfo.processInfo.environment["RELYD_BENCH_CONFIG"] ?? "" }
 }
 
 /// The real relyd binary on a socket and state directory inside `directory`.
@@ -35,6 +37,7 @@ final class RelydProcess {
             allow_http_loopback = true
             max_connections = 2000
             max_connections_per_uid = 2000
+            \(Products.extraConfiguration)
 
             """.write(toFile: configPath, atomically: false, encoding: .utf8)
         try start()

@@ -16,8 +16,8 @@ let usage = """
       --store KINDS      comma-separated store backends for section 5 (default: all; known: \
     \(StoreBench.StoreKind.allCases.map(\.rawValue).joined(separator: ",")))
       --store-writes N   inserts of each kind in section 5 (default 1000)
-    Expects relyd built in the same folder as relyd-bench (or RELYD_BENCH_RELYD=PATH), and redis-server, sqlite3 and
-    openssl on PATH.
+    Expects relyd built in the same folder as relyd-bench (or RELYD_BENCH_RELYD=PATH; RELYD_BENCH_CONFIG="key = value"
+    adds lines to its configuration), and redis-server, sqlite3 and openssl on PATH.
     """
 
 enum Section: String, CaseIterable {

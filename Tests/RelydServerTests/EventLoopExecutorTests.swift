@@ -82,10 +82,16 @@ struct EventLoopExecutorTests {
         let computing = try await offPool { try LineClient(path: path) }
         try await offPool { try computing.send("compute\n") }
         #expect(await eventually { handler.computing.withLock { $0 } })
-        let other = try await offPool {
-            let client = try LineClient(path: path, timeoutSeconds: 10)
-            try client.send("ping\n")
-            return try client.readLineString()
+        let other: String
+        do {
+            other = try await offPool {
+                let client = try LineClient(path: path, timeoutSeconds: 10)
+                try client.send("ping\n")
+                return try client.readLineString()
+            }
+        } catch {
+            handler.release.signal()  // else the blocked thread would keep the server from stopping
+            throw error
         }
         handler.release.signal()
         #expect(other == "ping")

@@ -46,9 +46,15 @@ public enum RegisterSiteHandler: CommandHandler {
                 try oauth2Site(parameters, endpoints: endpoints, tokenEndpointAuthMethod: method, context: context),
                 context: context)
         }
-        let signingKey = try await newSigningKey(method: method, algorithm: parameters.signingAlg)
+        let signingAlgorithm = try signingAlgorithm(method: method, requested: parameters.signingAlg)
         let scopes = AuthorizationRequest.withOpenID(parameters.scope ?? defaultScopes)
         let provider = try await context.providers.metadata(issuer: parameters.opHost)
+        // Only once the OP is known and allowed: a key pair holds a pool thread for up to half a second, which a
+        // request bound to fail must not cost.
+        var signingKey: SiteSigningKey?
+        if let signingAlgorithm {
+            signingKey = try await ComputePool.run { try SiteSigningKey.generate(algorithmNamed: signingAlgorithm) }
+        }
 
         let client: RegisteredClient
         if let clientID = parameters.clientID {
@@ -95,19 +101,20 @@ public enum RegisterSiteHandler: CommandHandler {
         return RegisterSite.Result(oxdID: site.id, clientID: site.clientID, opHost: site.opHost)
     }
 
-    /// The site's new key pair when it authenticates with `private_key_jwt` (RS256 unless `signing_alg` says ES256),
-    /// generated on the ``ComputePool``: an RSA-2048 pair takes 50-500 ms.
+    /// The algorithm of the site's new key pair when it authenticates with `private_key_jwt` (RS256 unless
+    /// `signing_alg` says ES256), nil for the other methods. The pair is made later, on the ``ComputePool``: an
+    /// RSA-2048 pair takes 50-500 ms.
     ///
     /// - Throws: `invalid_parameter` for an unsupported `signing_alg`, or one given with another method.
-    static func newSigningKey(method: String, algorithm name: String?) async throws -> SiteSigningKey? {
+    static func signingAlgorithm(method: String, requested name: String?) throws -> String? {
         guard method == "private_key_jwt" else {
             guard name == nil else {
                 throw RelydError(.invalidParameter, "'params.signing_alg' goes only with private_key_jwt")
             }
             return nil
         }
-        let algorithm = name ?? SiteSigningKey.supportedAlgorithms[0].rawValue
-        return try await ComputePool.run { try SiteSigningKey.generate(algorithmNamed: algorithm) }
+        return try SiteSigningKey.supportedAlgorithm(named: name ?? SiteSigningKey.supportedAlgorithms[0].rawValue)
+            .rawValue
     }
 
     /// `id_token_signed_response_alg` must name an algorithm relyd implements; `none` is accepted as the app's

@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import RelydBasics
-import Dispatch
 import RelydProtocol
 import RelydStore
 

@@ -69,8 +69,8 @@ public enum TokenExchange {
     public static func grant(_ parameters: [(String, String)], authentication: ClientAuthentication,
                              endpoints: ProviderEndpoints, environment: OIDCEnvironment) async throws -> TokenResponse {
         let request = try await authenticatedPost(to: endpoints.tokenEndpoint, form: parameters,
-                                            authentication: authentication, tokenEndpoint: endpoints.tokenEndpoint,
-                                            environment: environment)
+                                                  authentication: authentication,
+                                                  tokenEndpoint: endpoints.tokenEndpoint, environment: environment)
         let response = try await environment.http.send(request)
         guard (200..<300).contains(response.status) else {
             throw ProviderHTTPClient.failure(for: response, what: "token endpoint")

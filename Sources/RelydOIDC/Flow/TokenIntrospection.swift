@@ -24,8 +24,9 @@ public enum TokenIntrospection {
         guard let endpoint = provider.introspectionEndpoint else {
             throw RelydError(.opUnsupported, "the OP offers no token introspection (no introspection_endpoint)")
         }
-        let request = try await TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
-                                                          tokenEndpoint: provider.tokenEndpoint, environment: environment)
+        let request = try await TokenExchange.authenticatedPost(
+            to: endpoint, form: form, authentication: authentication, tokenEndpoint: provider.tokenEndpoint,
+            environment: environment)
         let (answer, _) = try await environment.http.jsonObject(request, what: "introspection response")
         guard case .bool = answer["active"] else {
             throw RelydError(.opResponseInvalid, "the introspection response has no boolean 'active'")
@@ -43,8 +44,9 @@ public enum TokenIntrospection {
         guard let endpoint = provider.revocationEndpoint else {
             throw RelydError(.opUnsupported, "the OP offers no token revocation (no revocation_endpoint)")
         }
-        let request = try await TokenExchange.authenticatedPost(to: endpoint, form: form, authentication: authentication,
-                                                          tokenEndpoint: provider.tokenEndpoint, environment: environment)
+        let request = try await TokenExchange.authenticatedPost(
+            to: endpoint, form: form, authentication: authentication, tokenEndpoint: provider.tokenEndpoint,
+            environment: environment)
         let response = try await environment.http.send(request)
         guard response.status == 200 else {
             throw ProviderHTTPClient.failure(for: response, what: "revocation endpoint")

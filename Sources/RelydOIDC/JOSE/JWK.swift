@@ -8,8 +8,9 @@ import RelydProtocol
 
 /// One public signing key from an OP's JWKS (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
 ///
-/// The OpenSSL key is built when the JWK is parsed and kept with it: importing costs tens of microseconds and
-/// validates the key, so a JWKS is paid for once per fetch, not once per token.
+/// The OpenSSL key is built when the JWK is parsed and kept with it: importing validates the key, which costs
+/// milliseconds for RSA (OpenSSL 3's public-key check: about 3.3 ms at 2048 bits, 18 ms at 4096, 120 ms at 8192;
+/// microseconds for EC and Ed25519), so a JWKS is paid for once per fetch, off the event loop, not once per token.
 public struct JWK: Sendable {
     public let keyID: String?
     /// `use`: a key marked for anything but `sig` never verifies a signature.

@@ -20,10 +20,13 @@ import Testing
     }
 
     /// The form and headers `authentication` produces for one token request.
-    func applied(_ authentication: ClientAuthentication) async throws -> (form: [String: String], headers: [(String, String)]) {
+    func applied(_ authentication: ClientAuthentication) async throws
+        -> (form: [String: String], headers: [(String, String)])
+    {
         var headers: [(String, String)] = []
         var form: [(String, String)] = [("grant_type", "authorization_code")]
-        try await authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint, environment: environment)
+        try await authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint,
+                                       environment: environment)
         return (Dictionary(form, uniquingKeysWith: { first, _ in first }), headers)
     }
 
@@ -80,8 +83,10 @@ import Testing
         var headers: [(String, String)] = []
         var first: [(String, String)] = [], second: [(String, String)] = []
         let environment = self.environment
-        try await authentication.apply(headers: &headers, form: &first, tokenEndpoint: tokenEndpoint, environment: environment)
-        try await authentication.apply(headers: &headers, form: &second, tokenEndpoint: tokenEndpoint, environment: environment)
+        try await authentication.apply(headers: &headers, form: &first, tokenEndpoint: tokenEndpoint,
+                                       environment: environment)
+        try await authentication.apply(headers: &headers, form: &second, tokenEndpoint: tokenEndpoint,
+                                       environment: environment)
         let jtis = try [first, second].map { form in
             try JWS(compact: try #require(form.first { $0.0 == "client_assertion" }?.1)).payload["jti"]
         }
@@ -90,7 +95,8 @@ import Testing
 
     /// An HS256 assertion verifies with pyca/cryptography under the client secret, and not under another.
     @Test func clientSecretJWT_verifiesIndependently() async throws {
-        let assertion = try #require(try await applied(.clientSecretJWT(clientID: "rp-1", secret: secret)).form["client_assertion"])
+        let form = try await applied(.clientSecretJWT(clientID: "rp-1", secret: secret)).form
+        let assertion = try #require(form["client_assertion"])
         let verified = try #require(try await Self.independentlyVerified(["--hmac", secret.revealed, assertion]))
         #expect(verified["payload"]?.objectValue?["sub"] == .string("rp-1"))
         #expect(try await Self.independentlyVerified(["--hmac", "another-secret", assertion]) == nil)
@@ -147,6 +153,11 @@ import Testing
                         signingKey: try key.pem(), signingKeyID: key.keyID, signingAlgorithm: "ES256")
         #expect(try SiteSigningKey(site: site) == key)
         #expect(try ClientAuthentication(site: site) == .privateKeyJWT(clientID: "c", key: key))
+        // Read once: the same stored key gives the same parsed key object (reading a PEM key costs about 0.5 ms,
+        // and each token request of the site needed it).
+        let first = try #require(try SiteSigningKey(site: site))
+        let second = try #require(try SiteSigningKey(site: site))
+        #expect(first.privateKey === second.privateKey)
         for damage in [{ (site: inout Site) in site.signingAlgorithm = "RS256" },
                        { site in site.signingKeyID = "other" },
                        { site in site.signingKey = Secret("not a key") },
