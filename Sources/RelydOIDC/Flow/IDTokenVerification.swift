@@ -21,7 +21,7 @@ public enum IDTokenVerification {
     public static func validate(_ token: Secret, site: Site, provider: ProviderMetadata, cache: ProviderCache,
                                 expectations: IDTokenExpectations) async throws -> ValidatedIDToken {
         do {
-            return try await withProviderKeys(provider: provider, cache: cache) { keys in
+            return try await withProviderKeys(provider: provider, cache: cache) { keys throws(IDTokenFailure) in
                 try IDTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
             }
         } catch let failure as IDTokenFailure {
@@ -36,7 +36,7 @@ public enum IDTokenVerification {
     /// - Throws: the ``IDTokenFailure`` of `validate`, or the cache's errors when the keys cannot be fetched.
     static func withProviderKeys<Validated: Sendable>(
         provider: ProviderMetadata, cache: ProviderCache,
-        _ validate: @escaping @Sendable (JWKSet) throws -> Validated
+        _ validate: @escaping @Sendable (JWKSet) throws(IDTokenFailure) -> Validated
     ) async throws -> Validated {
         let keys = try await cache.keys(for: provider)
         do {

@@ -81,7 +81,8 @@ public enum UserInfo {
                                       cache: ProviderCache) async throws -> [String: JSONValue] {
         let algorithms = IDTokenVerification.allowedAlgorithms(site: site, provider: provider)
         do {
-            return try await IDTokenVerification.withProviderKeys(provider: provider, cache: cache) { keys in
+            return try await IDTokenVerification.withProviderKeys(provider: provider, cache: cache) {
+                keys throws(IDTokenFailure) in
                 let jws = try SignedJWT.parse(token)
                 try SignedJWT.verifySignature(jws, allowedAlgorithms: algorithms,
                                               clientSecret: site.clientSecret?.revealed, keys: keys)
