@@ -15,10 +15,14 @@ public struct Dispatcher: Sendable {
     public let context: CommandContext
     /// Who may send requests, and who may change sites.
     public let access: AccessControl
+    /// `context.logger`, kept: that property builds a copy of the environment's logger on each use, and the
+    /// dispatcher asks it on every request whether debug lines are written.
+    private let logger: Logger
 
     public init(context: CommandContext, access: AccessControl = AccessControl()) {
         self.context = context
         self.access = access
+        self.logger = context.logger
     }
 
     /// The response line (newline included) for `line` from `peer`. Never throws: every failure becomes an error
@@ -42,31 +46,31 @@ public struct Dispatcher: Sendable {
             return refuse(peer, command: command, id: request.id)
         }
         // Timing and formatting the duration cost more than a health command: only when debug lines are written.
-        let started = context.logger.isEnabled(.debug) ? ContinuousClock.now : nil
+        let started = logger.isEnabled(.debug) ? ContinuousClock.now : nil
         let statistics = context.commandStatistics
         do {
             let response = try await handler.respond(to: request, context: context)
             statistics.record(commandAt: index, failed: false)
             if let started {
-                context.logger.debug("command served", ("request.command", request.command),
+                logger.debug("command served", ("request.command", request.command),
                                      ("duration.ms", Self.milliseconds(since: started)))
             }
             return response
         } catch let error as RelydError {
             statistics.record(commandAt: index, failed: true)
-            context.logger.info("command failed", ("request.command", request.command),
+            logger.info("command failed", ("request.command", request.command),
                                 ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
         } catch let error as StoreError where error.kind == .unavailable {
             statistics.record(commandAt: index, failed: true)
-            context.logger.warning("store unavailable", ("request.command", request.command),
+            logger.warning("store unavailable", ("request.command", request.command),
                                    ("error.detail", error.detail))
             let unavailable = RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later")
             return ResponseWriter.failure(id: request.id, unavailable)
         } catch {
             statistics.record(commandAt: index, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.
-            context.logger.error("command failed unexpectedly", ("request.command", request.command),
+            logger.error("command failed unexpectedly", ("request.command", request.command),
                                  ("error.detail", String(describing: error)))
             return ResponseWriter.failure(id: request.id, RelydError(.internalError, RelydError.internalErrorMessage))
         }
@@ -77,7 +81,7 @@ public struct Dispatcher: Sendable {
         _ peer: PeerCredentials, command: (handler: any CommandHandler.Type, index: Int)?, id: RequestID?
     ) -> [UInt8] {
         if let command { context.commandStatistics.record(commandAt: command.index, failed: true) }
-        context.logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
+        logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
                                ("peer.pid", String(peer.pid)), ("request.command", command?.handler.commandName ?? "-"))
         return ResponseWriter.failure(id: id, RelydError(.accessDenied, "this peer may not run this command"))
     }

@@ -259,19 +259,24 @@ fileprivate final class Node {
     /// `\u00xx`, everything else (slashes and non-ASCII included) as is. Runs without escapes are copied whole.
     static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        var string = string
-        string.withUTF8 { bytes in
-            var runStart = 0
-            for index in bytes.indices {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                writeEscape(byte, to: &output)
-                runStart = index + 1
-            }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+        // A native string lends its UTF-8 in place; `withUTF8` needs a mutable copy, a retain and release per string.
+        if string.utf8.withContiguousStorageIfAvailable({ writeContents($0, to: &output) }) == nil {
+            var contiguous = string
+            contiguous.withUTF8 { writeContents($0, to: &output) }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func writeContents(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var runStart = 0
+        for index in bytes.indices {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            writeEscape(byte, to: &output)
+            runStart = index + 1
+        }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
     }
 
     private static func writeEscape(_ byte: UInt8, to output: inout [UInt8]) {

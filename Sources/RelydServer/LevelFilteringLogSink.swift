@@ -1,23 +1,25 @@
 import RelydBasics
+import Synchronization
 
 /// A sink that drops events below a level it can change at run time, so SIGHUP can apply a new `log_level` to the
 /// loggers already copied into every part (``Logger`` is a value with a fixed level; give it `.debug`).
 public final class LevelFilteringLogSink: LogSink, Sendable {
     private let sink: any LogSink
-    private let level: Locked<LogLevel>
+    /// The level's raw value, atomic rather than locked: every request asks whether debug lines are written.
+    private let level: Atomic<Int>
 
     public init(wrapping sink: any LogSink, minimumLevel: LogLevel) {
         self.sink = sink
-        level = Locked(minimumLevel)
+        level = Atomic(minimumLevel.rawValue)
     }
 
     /// The level from which events pass.
     public var minimumLevel: LogLevel {
-        get { level.withLock { $0 } }
+        LogLevel(rawValue: level.load(ordering: .relaxed)) ?? .debug
     }
 
     public func setMinimumLevel(_ newLevel: LogLevel) {
-        level.withLock { $0 = newLevel }
+        level.store(newLevel.rawValue, ordering: .relaxed)
     }
 
     public func accepts(_ level: LogLevel) -> Bool { level >= minimumLevel }
