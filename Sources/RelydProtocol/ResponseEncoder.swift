@@ -41,21 +41,30 @@ enum ResponseEncoder {
         }
     }
 
+    /// The envelope's fixed bytes as arrays: appending an array is one copy, where appending a string's UTF-8
+    /// view went byte by byte through the generic path (about a tenth of writing a `health` response).
+    private enum Envelope {
+        static let dataKey = Array(#"{"data":"#.utf8)
+        static let idKey = Array(#","id":"#.utf8)
+        static let statusKey = Array(#","status":"#.utf8)
+        static let null = Array("null".utf8)
+    }
+
     private static func encodeEnvelope(
         id: RequestID?, status: String, data: (inout [UInt8]) throws -> Void
     ) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
-        output.append(contentsOf: #"{"data":"#.utf8)
+        output.append(contentsOf: Envelope.dataKey)
         try data(&output)
-        output.append(contentsOf: #","id":"#.utf8)
+        output.append(contentsOf: Envelope.idKey)
         switch id {
-        case nil: output.append(contentsOf: "null".utf8)
+        case nil: output.append(contentsOf: Envelope.null)
         case .string(let id)?: Node.writeString(id, to: &output)
         case .integer(let id)?: Node.writeInteger(id, to: &output)
         case .number?: throw Unsupported()
         }
-        output.append(contentsOf: #","status":"#.utf8)
+        output.append(contentsOf: Envelope.statusKey)
         Node.writeString(status, to: &output)
         output.append(UInt8(ascii: "}"))
         return output
