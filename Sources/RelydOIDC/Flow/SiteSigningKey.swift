@@ -55,19 +55,18 @@ public struct SiteSigningKey: Sendable, Equatable {
             throw RelydError(.internalError, RelydError.internalErrorMessage)
         }
         let stored = StoredKey(pem: pem.revealed, keyID: keyID, algorithm: algorithmName)
-        if let parsed = Self.parsedKeys.withLock({ $0[stored] }) {
-            self = parsed
-            return
-        }
+        let remembered = Self.parsedKeys.withLock { $0[stored] }
         guard let algorithm = JWSAlgorithm(rawValue: algorithmName), Self.supportedAlgorithms.contains(algorithm),
-              let privateKey = try? PrivateKey(pem: pem),
+              let privateKey = remembered ?? (try? PrivateKey(pem: pem)),
               let key = try? SiteSigningKey(algorithm: algorithm, privateKey: privateKey), key.keyID == keyID
         else {
             throw RelydError(.internalError, RelydError.internalErrorMessage)
         }
-        Self.parsedKeys.withLock { parsed in
-            if parsed.count >= Self.parsedKeysCapacity { parsed.removeAll(keepingCapacity: true) }
-            parsed[stored] = key
+        if remembered == nil {
+            Self.parsedKeys.withLock { parsed in
+                if parsed.count >= Self.parsedKeysCapacity { parsed.removeAll(keepingCapacity: true) }
+                parsed[stored] = privateKey
+            }
         }
         self = key
     }
@@ -79,11 +78,13 @@ public struct SiteSigningKey: Sendable, Equatable {
         var algorithm: String
     }
 
-    /// Keys already read from their stored form. Reading is a pure function of the stored text, and only a key
-    /// that passed every check is kept, so a remembered key is the one a fresh read would give; a rotated or
-    /// edited key is different text, hence a different entry. Bounded as the store's site cache is: emptied when
-    /// full.
-    private static let parsedKeys = Locked<[StoredKey: SiteSigningKey]>([:])
+    /// Private keys already read from their stored form: reading is a pure function of the stored text, so a
+    /// remembered key is the one a fresh read would give, and a rotated or edited key is different text, hence a
+    /// different entry; the checks against the stored algorithm and key id still run on every use (a few
+    /// microseconds). Only the `PrivateKey` object is kept, not a whole `SiteSigningKey`: the public components'
+    /// enum keeps its case in its arrays' pointer bits, which LeakSanitizer cannot follow, so long-lived ones read
+    /// as leaks in the fuzz run. Bounded as the store's site cache is: emptied when full.
+    private static let parsedKeys = Locked<[StoredKey: PrivateKey]>([:])
     private static let parsedKeysCapacity = 1024
 
     private init(algorithm: JWSAlgorithm, privateKey: PrivateKey) throws {
