@@ -82,13 +82,17 @@ public struct RequestEnvelope: Sendable {
     /// - Throws: `invalid_parameter` for a member the command does not know or a value of the wrong type,
     ///   `missing_parameter` for an absent required member; the message names the member (`params.op_host`).
     public func decodeParameters<P: CommandParameters>(_ type: P.Type) throws(RelydError) -> P {
+        // Without members none is unknown, and sorting no names still cost more than decoding nothing.
+        if !params.isEmpty {
+            let known = P.parameterNames
+            if let unknown = params.keys.sorted().first(where: { !known.contains($0) }) {
+                throw RelydError(.invalidParameter, "unknown parameter 'params.\(unknown)'")
+            }
+        }
         do {
             // No members to read: a JSONDecoder (two, when `params` is absent) cost about a sixth of a request.
-            // Without members none is unknown, and sorting no names still cost more than decoding nothing.
             if params.isEmpty { return try P(from: EmptyObjectDecoder()) }
             return try decodeMembers(P.self)
-        } catch let error as RelydError {
-            throw error
         } catch let error as DecodingError {
             throw Self.describe(error)
         } catch {
@@ -101,10 +105,6 @@ public struct RequestEnvelope: Sendable {
     /// the `try?`) was looked up on every call, members or not, a fifth of the dispatch of a `health` request.
     @inline(never)
     private func decodeMembers<P: CommandParameters>(_ type: P.Type) throws -> P {
-        let known = P.parameterNames
-        if let unknown = params.keys.sorted().first(where: { !known.contains($0) }) {
-            throw RelydError(.invalidParameter, "unknown parameter 'params.\(unknown)'")
-        }
         if let parameters = try? ParsedValueDecoder.decode(P.self, from: .object(params)) { return parameters }
         return try decodeWithFoundation(P.self)
     }

@@ -24,7 +24,8 @@ public enum LogoutTokenVerification {
             maximumAge: environment.settings.logoutTokenMaximumAge)
         let validated: ValidatedLogoutToken
         do {
-            validated = try await IDTokenVerification.withProviderKeys(provider: provider, cache: cache) { keys throws(IDTokenFailure) in
+            validated = try await IDTokenVerification.withProviderKeys(provider: provider, cache: cache) {
+                keys throws(IDTokenFailure) in
                 try LogoutTokenValidator.validate(token.revealed, expectations: expectations, keys: keys)
             }
         } catch let failure as IDTokenFailure {

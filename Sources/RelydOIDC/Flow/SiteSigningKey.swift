@@ -54,7 +54,7 @@ public struct SiteSigningKey: Sendable, Equatable {
         else {
             throw RelydError(.internalError, RelydError.internalErrorMessage)
         }
-        let stored = StoredKey(pem: pem.revealed, keyID: keyID, algorithm: algorithmName)
+        let stored = StoredKey(pem: pem, keyID: keyID, algorithm: algorithmName)
         let remembered = Self.parsedKeys.withLock { $0[stored] }
         guard let algorithm = JWSAlgorithm(rawValue: algorithmName), Self.supportedAlgorithms.contains(algorithm),
               let privateKey = remembered ?? (try? PrivateKey(pem: pem)),
@@ -71,9 +71,10 @@ public struct SiteSigningKey: Sendable, Equatable {
         self = key
     }
 
-    /// A site record's three key columns, exactly as stored.
+    /// A site record's three key columns, exactly as stored; the PEM stays a ``Secret``, so no description of this
+    /// key can show it.
     private struct StoredKey: Hashable {
-        var pem: String
+        var pem: Secret
         var keyID: String
         var algorithm: String
     }
