@@ -12,6 +12,18 @@ import Glibc
 
     static let health = Array(#"{"id":1,"command":"health"}"#.utf8) + [0x0a]
 
+    /// The daemon serves on the number of event loops `event_loops` names (one by default), as its start line
+    /// reports, and answers on each of them.
+    @Test(arguments: [nil, 3] as [Int?])
+    func eventLoops_comeFromTheConfiguration(loops: Int?) throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try RelydDaemon(in: directory.url, extraConfig: loops.map { "event_loops = \($0)" } ?? "")
+        let connections = try (0..<4).map { _ in try LineConnection(path: daemon.socketPath) }
+        for connection in connections { #expect(try connection.errorCode(after: Self.health) == nil) }
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.log.contains("socket.event_loops=\(loops ?? 1)"))
+    }
+
     /// Over the request rate a connection gets rate_limited, over the per-uid cap a new one gets
     /// too_many_connections, a silent one gets idle_timeout; a second client is served throughout.
     @Test func limits_answerWithTheirCodes_andOtherClientsAreServed() throws {
