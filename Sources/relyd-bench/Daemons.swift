@@ -6,7 +6,7 @@ import Glibc
 
 /// The relyd binary measured: the one built next to relyd-bench, or `RELYD_BENCH_RELYD` (to compare a build of
 /// another commit with the same bench); `RELYD_BENCH_CONFIG` adds lines to the bench's relyd.cfg (to compare
-/// settings, such as `event_loops = 2`).
+/// settings, such as `event_loops = 2`; only keys the bench does not set itself, since relyd refuses a key set twice).
 enum Products {
     static let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         .deletingLastPathComponent().path

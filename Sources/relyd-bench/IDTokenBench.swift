@@ -99,10 +99,12 @@ enum IDTokenBench {
 
     /// `openssl speed -seconds 1`'s verify/s for `algorithm`, from its summary line.
     static func opensslVerifyRate(_ algorithm: JWSAlgorithm, scratch: String) throws -> Double {
-        let (name, summary) = switch algorithm {
-        case .rs256: ("rsa2048", "rsa 2048 bits")
-        case .es256: ("ecdsap256", "(nistp256)")
-        default: ("ed25519", "EdDSA (Ed25519)")
+        let (name, summary): (String, String)
+        switch algorithm {
+        case .rs256: (name, summary) = ("rsa2048", "rsa 2048 bits")
+        case .es256: (name, summary) = ("ecdsap256", "(nistp256)")
+        case .edDSA: (name, summary) = ("ed25519", "EdDSA (Ed25519)")
+        default: throw BenchError("no openssl speed reference for \(algorithm.rawValue)")
         }
         let output = try runCommand("openssl", ["speed", "-seconds", "1", name], scratch: scratch)
         // The last column of the summary line is verify/s.
