@@ -12,9 +12,10 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(glewlwyd rnbyc postgresql)
   packages+=(python3-venv chromium chromium-driver nodejs socat jq)
 fi
-# scripts/bench.sh: the references it measures relyd against, and the venv of its Python peer.
+# scripts/bench.sh: the references it measures relyd against, and the venv of its Python peer;
+# scripts/callgrind-health.sh: valgrind.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(redis-server sqlite3 postgresql python3-venv)
+  packages+=(redis-server sqlite3 postgresql python3-venv valgrind)
 fi
 
 missing=()
