@@ -53,25 +53,25 @@ public struct Dispatcher: Sendable {
             statistics.record(commandAt: index, failed: false)
             if let started {
                 logger.debug("command served", ("request.command", request.command),
-                                     ("duration.ms", Self.milliseconds(since: started)))
+                             ("duration.ms", Self.milliseconds(since: started)))
             }
             return response
         } catch let error as RelydError {
             statistics.record(commandAt: index, failed: true)
             logger.info("command failed", ("request.command", request.command),
-                                ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
+                        ("error.code", error.code.rawValue), ("error.description", error.loggableDescription))
             return ResponseWriter.failure(id: request.id, error)
         } catch let error as StoreError where error.kind == .unavailable {
             statistics.record(commandAt: index, failed: true)
             logger.warning("store unavailable", ("request.command", request.command),
-                                   ("error.detail", error.detail))
+                           ("error.detail", error.detail))
             let unavailable = RelydError(.storeUnavailable, "the store's database cannot be reached now; retry later")
             return ResponseWriter.failure(id: request.id, unavailable)
         } catch {
             statistics.record(commandAt: index, failed: true)
             // The detail may be anything (a store error, an encoder error): it goes to the log only.
             logger.error("command failed unexpectedly", ("request.command", request.command),
-                                 ("error.detail", String(describing: error)))
+                         ("error.detail", String(describing: error)))
             return ResponseWriter.failure(id: request.id, RelydError(.internalError, RelydError.internalErrorMessage))
         }
     }
@@ -82,7 +82,7 @@ public struct Dispatcher: Sendable {
     ) -> [UInt8] {
         if let command { context.commandStatistics.record(commandAt: command.index, failed: true) }
         logger.warning("peer refused", ("peer.uid", String(peer.uid)), ("peer.gid", String(peer.gid)),
-                               ("peer.pid", String(peer.pid)), ("request.command", command?.handler.commandName ?? "-"))
+                       ("peer.pid", String(peer.pid)), ("request.command", command?.handler.commandName ?? "-"))
         return ResponseWriter.failure(id: id, RelydError(.accessDenied, "this peer may not run this command"))
     }
 

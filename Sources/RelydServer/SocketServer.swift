@@ -17,9 +17,9 @@
 //
 // Each loop is also its connections' Swift executor (`LoopInbox` is a `TaskExecutor`; each task is created with its
 // loop's inbox as its preference), as swift-nio's event loops are. A request whose handler does not really wait
-// (`health`, `stats`, `get_authorization_url` with its site cached: nonisolated async code and uncontended default
-// actors run on the task's preferred executor) therefore runs start to finish on the loop thread, in the turn that
-// read it, and its response leaves with no thread hop and no futex wake-up. Before, each
+// (`health`, `stats`, `get_site` with the site cached: nonisolated async code and uncontended default actors run
+// on the task's preferred executor) therefore runs start to finish on the loop thread, in the turn that read it,
+// and its response leaves with no thread hop and no futex wake-up. Before, each
 // request hopped loop thread -> cooperative pool (resuming the task) -> back, and the profile at 64 connections
 // spent about half its time in context switches. Jobs enqueued by the loop thread itself go on a plain local list;
 // jobs from other threads (a store queue or libcurl's worker resuming a continuation, a timer) go on a locked list

@@ -94,7 +94,7 @@ public enum TokenExchange {
         var form = parameters
         var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
         try await authentication.apply(headers: &headers, form: &form, tokenEndpoint: tokenEndpoint,
-                                 environment: environment)
+                                       environment: environment)
         return HTTPRequest(method: .post, url: url, headers: headers, body: Data(FormEncoding.encode(form).utf8))
     }
 
