@@ -47,16 +47,14 @@ enum IDTokenBench {
             var loads: [LoadResult] = []
             var opensslRates: [Double] = []
             var cpu = 0.0
-            for turn in 0..<turns {
-                for relydTurn in turn.isMultiple(of: 2) ? [true, false] : [false, true] {
-                    if relydTurn {
-                        let before = relyd.cpuSeconds
-                        loads.append(try runClosedLoop(socketPath: relyd.socketPath, request: line,
-                                                       connections: connections, duration: seconds / Double(turns)))
-                        cpu += relyd.cpuSeconds - before
-                    } else {
-                        opensslRates.append(try opensslVerifyRate(key.algorithm, scratch: scratch.path))
-                    }
+            try TransportBench.inAlternatingTurns(turns) { side in
+                if side == 0 {
+                    let before = relyd.cpuSeconds
+                    loads.append(try runClosedLoop(socketPath: relyd.socketPath, request: line,
+                                                   connections: connections, duration: seconds / Double(turns)))
+                    cpu += relyd.cpuSeconds - before
+                } else {
+                    opensslRates.append(try opensslVerifyRate(key.algorithm, scratch: scratch.path))
                 }
             }
             let result = LoadResult.combined(loads)

@@ -59,6 +59,14 @@ enum TransportBench {
     /// Turns per server in one cell: about one per second.
     static func sliceCount(_ seconds: Double) -> Int { max(1, Int(seconds.rounded())) }
 
+    /// Calls `body` with side 0 and side 1 in each of `turns` rounds, alternating which goes first: this machine's
+    /// speed drifts over seconds, and alternating gives both sides the same share of it.
+    static func inAlternatingTurns(_ turns: Int, _ body: (_ side: Int) throws -> Void) rethrows {
+        for turn in 0..<turns {
+            for side in turn.isMultiple(of: 2) ? [0, 1] : [1, 0] { try body(side) }
+        }
+    }
+
     /// A server's load result over all its turns, and its CPU time per answered request in them.
     struct Measured {
         var load: LoadResult
@@ -75,15 +83,12 @@ enum TransportBench {
         let servers = [first, second]
         var results: [[LoadResult]] = [[], []]
         var cpu = [0.0, 0.0]
-        for slice in 0..<slices {
-            for index in slice.isMultiple(of: 2) ? [0, 1] : [1, 0] {
-                let server = servers[index]
-                let before = server.cpuSeconds()
-                results[index].append(try runClosedLoop(socketPath: server.socketPath, request: server.request,
-                                                        connections: connections,
-                                                        duration: seconds / Double(slices)))
-                cpu[index] += server.cpuSeconds() - before
-            }
+        try inAlternatingTurns(slices) { index in
+            let server = servers[index]
+            let before = server.cpuSeconds()
+            results[index].append(try runClosedLoop(socketPath: server.socketPath, request: server.request,
+                                                    connections: connections, duration: seconds / Double(slices)))
+            cpu[index] += server.cpuSeconds() - before
         }
         let measured = (0..<2).map { index in
             let load = LoadResult.combined(results[index])
