@@ -42,11 +42,11 @@ public final class CommandStatistics: Sendable {
     /// request counted meanwhile can never show more errors than requests.
     public var snapshot: [String: Counts] {
         var counts: [String: Counts] = [:]
-        for (command, entry) in CommandTable.byName {
-            let counter = counters[entry.index]
+        for (index, handler) in CommandTable.handlers.enumerated() {
+            let counter = counters[index]
             let errors = counter.errors.load(ordering: .acquiring)
             let requests = counter.requests.load(ordering: .relaxed)
-            if requests > 0 { counts[command] = Counts(requests: requests, errors: errors) }
+            if requests > 0 { counts[handler.commandName] = Counts(requests: requests, errors: errors) }
         }
         return counts
     }

@@ -24,10 +24,14 @@ public enum CommandTable {
         StatsHandler.self,
     ]
 
-    /// The handlers by wire name, with their place in `handlers`, where ``CommandStatistics`` keeps their counters:
-    /// one lookup per request finds both.
-    static let byName: [String: (handler: any CommandHandler.Type, index: Int)] = Dictionary(
-        handlers.enumerated().map { ($1.commandName, ($1, $0)) }, uniquingKeysWith: { first, _ in first })
+    /// The handler named `name`, with its place in `handlers`, where ``CommandStatistics`` keeps its counters: one
+    /// lookup per request finds both.
+    static func handler(named name: String) -> (handler: any CommandHandler.Type, index: Int)? {
+        guard let index = nameIndex.position(of: name) else { return nil }
+        return (handlers[index], index)
+    }
+
+    private static let nameIndex = CommandNameIndex(handlers.map { $0.commandName })
 }
 
 extension CommandHandler {

@@ -36,7 +36,7 @@ public struct Dispatcher: Sendable {
             guard permissions.allowed else { return refuse(peer, command: nil, id: error.id) }
             return ResponseWriter.failure(id: error.id, error.error)
         }
-        let command = CommandTable.byName[request.command]
+        let command = CommandTable.handler(named: request.command)
         guard permissions.allowed else { return refuse(peer, command: command, id: request.id) }
         guard case let (handler, index)? = command else {
             return ResponseWriter.failure(id: request.id, RelydError(
