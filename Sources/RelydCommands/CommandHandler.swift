@@ -8,6 +8,9 @@ import RelydProtocol
 public protocol CommandHandler: Sendable {
     associatedtype Command: CommandDescriptor
 
+    /// The command's work. A handler that never waits implements it without `async` (as `health` and `stats` do):
+    /// that satisfies the requirement too, and saves the request an async frame (about 140 instructions of the
+    /// 14,400 a `health` request cost).
     nonisolated(nonsending) static func run(_ parameters: Command.Parameters, context: CommandContext) async throws
         -> Command.Result
 

@@ -4,7 +4,7 @@ import RelydProtocol
 public enum HealthHandler: CommandHandler {
     public typealias Command = Health
 
-    public static func run(_ parameters: NoParameters, context: CommandContext) async throws -> Health.Result {
+    public static func run(_ parameters: NoParameters, context: CommandContext) throws -> Health.Result {
         let uptime = context.environment.clock.now().timeIntervalSince(context.startedAt)
         return Health.Result(status: "ok", version: context.version, uptimeSeconds: max(0, Int(uptime)))
     }

@@ -5,7 +5,7 @@ import RelydProtocol
 public enum StatsHandler: CommandHandler {
     public typealias Command = Stats
 
-    public static func run(_ parameters: NoParameters, context: CommandContext) async throws -> Stats.Result {
+    public static func run(_ parameters: NoParameters, context: CommandContext) throws -> Stats.Result {
         let uptime = context.environment.clock.now().timeIntervalSince(context.startedAt)
         let commands = context.commandStatistics.snapshot.mapValues {
             Stats.CommandCounts(requests: $0.requests, errors: $0.errors)
