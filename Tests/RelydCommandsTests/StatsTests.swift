@@ -31,7 +31,7 @@ import Testing
         var context = harness.dispatcher.context
         context.operations = OperationalProbes(connections: { Stats.Connections(open: 2, total: 9) },
                                                storeBytes: { 4096 })
-        let result = try await StatsHandler.run(NoParameters(), context: context)
+        let result = try StatsHandler.run(NoParameters(), context: context)
         #expect(result.connections == Stats.Connections(open: 2, total: 9))
         #expect(result.storeBytes == 4096)
     }
