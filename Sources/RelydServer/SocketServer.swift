@@ -1340,12 +1340,14 @@ final class EventLoop: @unchecked Sendable {
             connection.framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { frame in
                 inputs.append(input(for: frame, on: connection))
             }
-            statistics.peakBufferedLineBytes = max(
-                statistics.peakBufferedLineBytes, connection.framer.bufferedByteCount)
+            // Each change to the loop's or the connection's stored state is a dynamic exclusivity check (about 70
+            // instructions), where a look is not: the peaks are written only when they rise, and the caller
+            // (`handle`, or `service` after it) marks the connection active.
+            let buffered = connection.framer.bufferedByteCount
+            if buffered > statistics.peakBufferedLineBytes { statistics.peakBufferedLineBytes = buffered }
             guard !inputs.isEmpty else { return false }
-            connection.lastActiveAt = now
             let pending = connection.shared.deliver(inputs)
-            statistics.peakPendingRequests = max(statistics.peakPendingRequests, pending)
+            if pending > statistics.peakPendingRequests { statistics.peakPendingRequests = pending }
             return pending >= configuration.maxPipelinedRequestsPerConnection
         case .endOfFile:
             // The client closed its write side; it may still read. Answer what was asked, then close.
