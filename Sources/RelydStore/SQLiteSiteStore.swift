@@ -232,24 +232,12 @@ private final class OneSQLiteConnection: SQLConnectionProvider, @unchecked Senda
 // MARK: - Schema
 
 extension SQLiteConnection {
-    /// How much of the database file reads go through a memory map; beyond it, SQLite reads with `pread`.
-    static let mappedBytes = 256 << 20
-
     /// Connection settings relyd relies on; checked where SQLite could silently refuse.
     func configure() throws(StoreError) {
         let mode = try query("PRAGMA journal_mode=WAL") { row in row.text(0) }.first
         guard mode == "wal" else { throw StoreError(.io, "PRAGMA journal_mode=WAL: not in WAL mode") }
         // FULL: a commit is on disk when it returns, power loss included (about 2k commits/s, plenty here).
         try exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        // Reads through a memory map of the file (writes still go through the journal and `pwrite`): a site that is
-        // not in the site cache costs two or three B-tree pages, and each was a `pread` copying it out of the
-        // kernel's page cache. relyd-bench section 4 (get_authorization_url on random sites, 100,000 against 1,000
-        // sites, four runs each): 1.23-1.32x the latency without the map, 1.14-1.15x with it. The mapped pages are
-        // that same page cache, shared and reclaimable, but VmRSS counts those touched (RssFile: about the
-        // database's size once most sites were read). SQLite's own caveat: an I/O error on a mapped page is a
-        // SIGBUS rather than an error code, so a failing disk stops relyd (systemd restarts it) where it would
-        // otherwise have answered store errors.
-        try exec("PRAGMA mmap_size=\(Self.mappedBytes)")
     }
 
     /// Applies the migrations this database has not seen yet, each in its own transaction with its version bump.

@@ -227,20 +227,6 @@ import Testing
         await store.close()
     }
 
-    /// A configured connection reads through a memory map of the database (the cost of a site the cache does not
-    /// hold); SQLite would silently keep 0 if it were built without it.
-    @Test func configuredConnection_readsThroughAMemoryMap() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try StateDirectory.prepare(directory.stateDirectory)
-        let path = directory.stateDirectory + "/relyd.sqlite3"
-        try StateDirectory.createPrivateFile(path)
-        let connection = try SQLiteConnection(path: path)
-        #expect(try connection.query("PRAGMA mmap_size") { $0.int64(0) }.first == 0)
-        try connection.configure()
-        #expect(try connection.query("PRAGMA mmap_size") { $0.int64(0) }.first == Int64(SQLiteConnection.mappedBytes))
-    }
-
     /// Login writes run with `synchronous=NORMAL` and every other write with FULL, the documented durability. The
     /// level is switched lazily: it stays NORMAL across reads and further login writes, and is FULL again before any
     /// other write, transaction or script.
