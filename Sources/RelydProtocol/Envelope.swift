@@ -22,53 +22,82 @@ public struct RequestEnvelope: Sendable {
         guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
             throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
         }
-        let parsed: [(name: String, value: JSONValue)]?
+        let parsed: Members?
         do {
-            parsed = try JSONParser.parseMembers(line)
+            parsed = try Members(parsing: line)
         } catch {
             throw Failure(id: nil, error: RelydError(.invalidJSON, "the request line is not valid JSON"))
         }
         guard let members = parsed else {
             throw Failure(id: nil, error: RelydError(.invalidRequest, "a request must be a JSON object"))
         }
-        var rawID: JSONValue?
-        var rawCommand: JSONValue?
-        var rawParams: JSONValue?
-        var unknown: String?
-        for member in members {
-            switch member.name {
-            case "id": rawID = member.value
-            case "command": rawCommand = member.value
-            case "params": rawParams = member.value
-            default: unknown = unknown ?? member.name
-            }
-        }
+        // Matched as cases: `!= .null` went through JSONValue's `==`, copying both values.
         var id: RequestID?
-        if let rawID, rawID != .null {
+        switch members.id {
+        case nil, .null?: break
+        case let rawID?:
             guard let parsed = RequestID(rawID) else {
                 throw Failure(id: nil, error: RelydError(.invalidRequest, "'id' must be a string or a number"))
             }
             id = parsed
         }
-        guard let rawCommand, rawCommand != .null else {
-            throw Failure(id: id, error: RelydError(.missingCommand, "the request has no 'command'"))
-        }
-        guard case .string(let command) = rawCommand else {
-            throw Failure(id: id, error: RelydError(.invalidRequest, "'command' must be a string"))
+        let command: String
+        switch members.command {
+        case nil, .null?: throw Failure(id: id, error: RelydError(.missingCommand, "the request has no 'command'"))
+        case .string(let name)?: command = name
+        default: throw Failure(id: id, error: RelydError(.invalidRequest, "'command' must be a string"))
         }
         var params: [String: JSONValue] = [:]
-        switch rawParams {
+        switch members.params {
         case nil, .null?: break
         case .object(let object)?: params = object
         default: throw Failure(id: id, error: RelydError(.invalidRequest, "'params' must be an object"))
         }
-        if let unknown {
+        if let unknown = members.firstUnknownName {
             throw Failure(id: id, error: RelydError(.invalidRequest, "unknown request member '\(unknown)'"))
         }
         self.id = id
         self.command = command
         self.params = params
         self.line = line
+    }
+
+    /// The members of a request line that is a JSON object, as the envelope reads them.
+    private struct Members {
+        var id: JSONValue?
+        var command: JSONValue?
+        var params: JSONValue?
+        /// The first member of another name, in the order received.
+        var firstUnknownName: String?
+
+        /// The names of the envelope's members, in the order of ``set(_:at:)``'s positions.
+        private static let names: [StaticString] = ["id", "command", "params"]
+
+        /// The members of `line`, nil when it is JSON but not an object. Most lines hold only the envelope's names,
+        /// written plainly: those are read without a `String` per name (see
+        /// ``JSONParser/parseMembers(_:namedAmong:_:)``); the others are read again, name by name.
+        init?(parsing line: [UInt8]) throws(JSONParser.Failure) {
+            if try JSONParser.parseMembers(line, namedAmong: Self.names, { set($1, at: $0) }) { return }
+            self = Members()
+            guard let list = try JSONParser.parseMembers(line) else { return nil }
+            for member in list {
+                if let position = Self.names.firstIndex(where: { $0.description == member.name }) {
+                    set(member.value, at: position)
+                } else {
+                    firstUnknownName = firstUnknownName ?? member.name
+                }
+            }
+        }
+
+        private init() {}
+
+        private mutating func set(_ value: JSONValue, at position: Int) {
+            switch position {
+            case 0: id = value
+            case 1: command = value
+            default: params = value
+            }
+        }
     }
 
     /// A request line that failed the generic checks.
