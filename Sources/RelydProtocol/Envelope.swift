@@ -22,13 +22,15 @@ public struct RequestEnvelope: Sendable {
         guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
             throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
         }
-        let parsed: Members?
+        // Filled in place: a `Members?` returned was copied out of its optional and destroyed twice.
+        var members = Members()
+        let isObject: Bool
         do {
-            parsed = try Members(parsing: line)
+            isObject = try members.read(line)
         } catch {
             throw Failure(id: nil, error: RelydError(.invalidJSON, "the request line is not valid JSON"))
         }
-        guard let members = parsed else {
+        guard isObject else {
             throw Failure(id: nil, error: RelydError(.invalidRequest, "a request must be a JSON object"))
         }
         // Matched as cases: `!= .null` went through JSONValue's `==`, copying both values.
@@ -73,13 +75,13 @@ public struct RequestEnvelope: Sendable {
         /// The names of the envelope's members, in the order of ``set(_:at:)``'s positions.
         private static let names: [StaticString] = ["id", "command", "params"]
 
-        /// The members of `line`, nil when it is JSON but not an object. Most lines hold only the envelope's names,
-        /// written plainly: those are read without a `String` per name (see
+        /// Reads the members of `line`; false when it is JSON but not an object. Most lines hold only the
+        /// envelope's names, written plainly: those are read without a `String` per name (see
         /// ``JSONParser/parseMembers(_:namedAmong:_:)``); the others are read again, name by name.
-        init?(parsing line: [UInt8]) throws(JSONParser.Failure) {
-            if try JSONParser.parseMembers(line, namedAmong: Self.names, { set($1, at: $0) }) { return }
+        mutating func read(_ line: [UInt8]) throws(JSONParser.Failure) -> Bool {
+            if try JSONParser.parseMembers(line, namedAmong: Self.names, { set($1, at: $0) }) { return true }
             self = Members()
-            guard let list = try JSONParser.parseMembers(line) else { return nil }
+            guard let list = try JSONParser.parseMembers(line) else { return false }
             for member in list {
                 if let position = Self.names.firstIndex(where: { $0.description == member.name }) {
                     set(member.value, at: position)
@@ -87,9 +89,8 @@ public struct RequestEnvelope: Sendable {
                     firstUnknownName = firstUnknownName ?? member.name
                 }
             }
+            return true
         }
-
-        private init() {}
 
         private mutating func set(_ value: JSONValue, at position: Int) {
             switch position {

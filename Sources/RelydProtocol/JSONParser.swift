@@ -68,7 +68,7 @@ public struct JSONParser {
     }
 
     /// The common case of ``parseMembers(_:)``, cheaper: when `bytes` is an object whose member names are all among
-    /// `names` and written without escapes, hands each member's value to `take` with its name's position in `names`,
+    /// `names` (which need no escapes themselves) and written without escapes, hands each member's value to `take` with its name's position in `names`,
     /// and returns true. Returns false as soon as it meets anything else (another value, another name, a name with
     /// an escape), with the members handed over so far meaningless: the caller goes to ``parseMembers(_:)`` then,
     /// so that unusual lines get exactly its results and errors. Throws what ``parseMembers(_:)`` throws for the
@@ -184,19 +184,21 @@ public struct JSONParser {
     }
 
     /// The position in `names` of the member name at the parser (its opening quote) when it is one of them written
-    /// without escapes, the parser then past its closing quote; nil otherwise, the parser where it was.
+    /// without escapes, the parser then past its closing quote; nil otherwise, the parser where it was. Compared
+    /// byte by byte with no scan for escapes first: `names` need none (no quote, backslash or control character), so
+    /// a name's bytes followed by the closing quote can only be that name written plainly.
     private mutating func plainName(among names: [StaticString]) -> Int? {
         let start = index + 1
-        let end = scanRun(from: start).end
-        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
-        for position in names.indices where names[position].utf8CodeUnitCount == end - start {
-            let matches = names[position].withUTF8Buffer { expected in
+        for position in names.indices {
+            let length = names[position].utf8CodeUnitCount
+            guard bytes.count - start > length, bytes[start + length] == UInt8(ascii: "\"") else { continue }
+            let matches = names[position].withUTF8Buffer { name in
                 var offset = 0
-                while offset < expected.count, expected[offset] == bytes[start + offset] { offset += 1 }
-                return offset == expected.count
+                while offset < length, name[offset] == bytes[start + offset] { offset += 1 }
+                return offset == length
             }
             if matches {
-                index = end + 1
+                index = start + length + 1
                 return position
             }
         }
