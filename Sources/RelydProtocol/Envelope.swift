@@ -19,7 +19,7 @@ public struct RequestEnvelope: Sendable {
     ///   error response can still be matched by the client.
     public init(parsing line: [UInt8]) throws(Failure) {
         // Most lines are ASCII, which needs no decoding to be valid UTF-8.
-        guard line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil else {
+        guard Self.isASCII(line) || String(validating: line, as: UTF8.self) != nil else {
             throw Failure(id: nil, error: RelydError(.invalidUTF8, "the request line is not valid UTF-8"))
         }
         // Filled in place: a `Members?` returned was copied out of its optional and destroyed twice.
@@ -98,6 +98,24 @@ public struct RequestEnvelope: Sendable {
             case 1: command = value
             default: params = value
             }
+        }
+    }
+
+    /// Whether no byte has its high bit set, tested eight bytes at a time: byte by byte it was a tenth of reading a
+    /// `health` request's envelope.
+    private static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var highBits: UInt64 = 0
+            var offset = 0
+            while raw.count - offset >= 8 {
+                highBits |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < raw.count {
+                highBits |= UInt64(raw[offset])
+                offset += 1
+            }
+            return highBits & 0x8080_8080_8080_8080 == 0
         }
     }
 
