@@ -63,6 +63,23 @@ struct JSONBytes: ~Copyable {
         text.withUTF8Buffer { append(contentsOf: $0) }
     }
 
+    /// `"name":`, for a member name of the encoder's own (a literal), which needs no escapes: copied whole, where
+    /// escaping it cost three times as much. Checked in debug builds, and the adopters' tests compare with
+    /// `JSONEncoder`.
+    mutating func appendMemberName(_ name: StaticString) {
+        name.withUTF8Buffer { name in
+            assert(!name.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") },
+                   "member names of the encoder's own need no escapes")
+            reserve(name.count + 3)
+            base[count] = UInt8(ascii: "\"")
+            count += 1
+            append(contentsOf: name)
+            base[count] = UInt8(ascii: "\"")
+            base[count + 1] = UInt8(ascii: ":")
+            count += 2
+        }
+    }
+
     private mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>) {
         guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count)

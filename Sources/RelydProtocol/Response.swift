@@ -80,12 +80,12 @@ public enum ResponseWriter {
     }
 
     /// Builds no `ResponseEnvelope`, nor its `Status`, unless the encoder refuses the id (see
-    /// ``ResponseEncoder/envelopeLine(id:status:writing:)``): either needs the envelope type's metadata.
+    /// ``ResponseEncoder/envelopeLine(id:ok:writing:)``): either needs the envelope type's metadata.
     private static func line<Payload: JSONObjectWritable & Sendable & Decodable>(
         id: RequestID?, ok: Bool, _ payload: Payload
     ) throws -> [UInt8] {
         try line(
-            encodedBy: { try ResponseEncoder.envelopeLine(id: id, status: ok ? "ok" : "error", writing: payload) },
+            encodedBy: { try ResponseEncoder.envelopeLine(id: id, ok: ok, writing: payload) },
             orElse: ResponseEnvelope(id: id, status: ok ? .ok : .error, data: payload))
     }
 

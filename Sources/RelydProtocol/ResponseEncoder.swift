@@ -23,7 +23,7 @@ enum ResponseEncoder {
     /// The line of a ``ResponseEnvelope``, newline included, written around its payload: its keys are fixed and
     /// already sorted.
     static func envelopeLine<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try envelopeLine(id: envelope.id, status: envelope.status.rawValue) { output in
+        try envelopeLine(id: envelope.id, ok: envelope.status == .ok) { output in
             try encode(envelope.data, into: &output)
         }
     }
@@ -32,10 +32,8 @@ enum ResponseEncoder {
     /// payload can cost as much as writing it. It takes the envelope's parts rather than a `ResponseEnvelope`: its
     /// callers in other modules are not specialised, and making that generic type's metadata at run time cost more
     /// than writing a small payload.
-    static func envelopeLine(id: RequestID?, status: String, writing payload: some JSONObjectWritable) throws
-        -> [UInt8]
-    {
-        try envelopeLine(id: id, status: status) { output in
+    static func envelopeLine(id: RequestID?, ok: Bool, writing payload: some JSONObjectWritable) throws -> [UInt8] {
+        try envelopeLine(id: id, ok: ok) { output in
             var object = JSONObjectWriter(output)
             payload.writeMembers(to: &object)
             output = object.finish()
@@ -43,7 +41,7 @@ enum ResponseEncoder {
     }
 
     private static func envelopeLine(
-        id: RequestID?, status: String, data: (inout JSONBytes) throws -> Void
+        id: RequestID?, ok: Bool, data: (inout JSONBytes) throws -> Void
     ) throws -> [UInt8] {
         try JSONBytes.line { output in
             output.append(#"{"data":"#)
@@ -55,9 +53,8 @@ enum ResponseEncoder {
             case .integer(let id)?: output.appendInteger(id)
             case .number?: throw Unsupported()
             }
-            output.append(#","status":"#)
-            output.appendString(status)
-            output.append(UInt8(ascii: "}"))
+            // The status and the end as one piece: both are fixed.
+            output.append(ok ? #","status":"ok"}"# : #","status":"error"}"#)
         }
     }
 }
@@ -94,25 +91,25 @@ public struct JSONObjectWriter: ~Copyable {
         return output
     }
 
-    public mutating func member(_ key: String, _ value: String) {
+    /// Keys are the adopter's literals, which need no escapes (see ``JSONBytes/appendMemberName(_:)``).
+    public mutating func member(_ key: StaticString, _ value: String) {
         start(key)
         output.appendString(value)
     }
 
-    public mutating func member(_ key: String, _ value: Int) {
+    public mutating func member(_ key: StaticString, _ value: Int) {
         start(key)
         output.appendInteger(Int64(value))
     }
 
-    private mutating func start(_ key: String) {
+    private mutating func start(_ key: StaticString) {
         #if DEBUG
-        assert(previousKey.map { $0 < key } ?? true, "members must be written in ascending key order")
-        previousKey = key
+        assert(previousKey.map { $0 < key.description } ?? true, "members must be written in ascending key order")
+        previousKey = key.description
         #endif
         if !isEmpty { output.append(UInt8(ascii: ",")) }
         isEmpty = false
-        output.appendString(key)
-        output.append(UInt8(ascii: ":"))
+        output.appendMemberName(key)
     }
 }
 
