@@ -33,9 +33,10 @@ public struct RequestEnvelope: Sendable {
         guard isObject else {
             throw Failure(id: nil, error: RelydError(.invalidRequest, "a request must be a JSON object"))
         }
-        // Matched as cases: `!= .null` went through JSONValue's `==`, copying both values.
+        // Matched as cases: `!= .null` went through JSONValue's `==`, copying both values. Each value is taken out
+        // of `members` rather than copied out of it.
         var id: RequestID?
-        switch members.id {
+        switch members.id.take() {
         case nil, .null?: break
         case let rawID?:
             guard let parsed = RequestID(rawID) else {
@@ -44,13 +45,13 @@ public struct RequestEnvelope: Sendable {
             id = parsed
         }
         let command: String
-        switch members.command {
+        switch members.command.take() {
         case nil, .null?: throw Failure(id: id, error: RelydError(.missingCommand, "the request has no 'command'"))
         case .string(let name)?: command = name
         default: throw Failure(id: id, error: RelydError(.invalidRequest, "'command' must be a string"))
         }
         var params: [String: JSONValue] = [:]
-        switch members.params {
+        switch members.params.take() {
         case nil, .null?: break
         case .object(let object)?: params = object
         default: throw Failure(id: id, error: RelydError(.invalidRequest, "'params' must be an object"))
