@@ -68,8 +68,8 @@ public struct JSONParser {
     }
 
     /// The common case of ``parseMembers(_:)``, cheaper: when `bytes` is an object whose member names are all among
-    /// `names` (which need no escapes themselves) and written without escapes, hands each member's value to `take` with its name's position in `names`,
-    /// and returns true. Returns false as soon as it meets anything else (another value, another name, a name with
+    /// `names` (at most 64, needing no escapes themselves) and written without escapes, hands each member's value to
+    /// `take` with its name's position in `names`, and returns true. Returns false as soon as it meets anything else (another value, another name, a name with
     /// an escape), with the members handed over so far meaningless: the caller goes to ``parseMembers(_:)`` then,
     /// so that unusual lines get exactly its results and errors. Throws what ``parseMembers(_:)`` throws for the
     /// part it read. Why: a `String` per member name and the list of members cost more than the rest of parsing
