@@ -76,31 +76,28 @@ public enum ResponseWriter {
     }
 
     private static func line<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try line(encodedBy: { try ResponseEncoder.encodeEnvelope(envelope) }, orElse: envelope)
+        try line(encodedBy: { try ResponseEncoder.envelopeLine(envelope) }, orElse: envelope)
     }
 
     /// Builds no `ResponseEnvelope`, nor its `Status`, unless the encoder refuses the id (see
-    /// ``ResponseEncoder/encodeEnvelope(id:status:writing:)``): either needs the envelope type's metadata.
+    /// ``ResponseEncoder/envelopeLine(id:ok:writing:)``): either needs the envelope type's metadata.
     private static func line<Payload: JSONObjectWritable & Sendable & Decodable>(
         id: RequestID?, ok: Bool, _ payload: Payload
     ) throws -> [UInt8] {
         try line(
-            encodedBy: { try ResponseEncoder.encodeEnvelope(id: id, status: ok ? "ok" : "error", writing: payload) },
+            encodedBy: { try ResponseEncoder.envelopeLine(id: id, ok: ok, writing: payload) },
             orElse: ResponseEnvelope(id: id, status: ok ? .ok : .error, data: payload))
     }
 
-    /// The bytes `encode` writes, and a newline; JSONEncoder's for `envelope` when `encode` refuses a value in it.
+    /// The line `encode` writes, newline included; JSONEncoder's for `envelope` when `encode` refuses a value in it.
     private static func line<Payload>(
         encodedBy encode: () throws -> [UInt8], orElse envelope: @autoclosure () -> ResponseEnvelope<Payload>
     ) throws -> [UInt8] {
-        var bytes: [UInt8]
         do {
-            bytes = try encode()
+            return try encode()
         } catch is ResponseEncoder.Unsupported {
-            bytes = try foundationBytes(envelope)
+            return try foundationBytes(envelope) + [0x0A]
         }
-        bytes.append(0x0A)
-        return bytes
     }
 
     /// Kept out of line, the envelope made here: where the envelope was made, its type's metadata was made on every

@@ -14,15 +14,16 @@ enum ResponseEncoder {
     struct Unsupported: Error {}
 
     /// Appends the encoding of `value` to `output`; on ``Unsupported`` `output` may hold part of it.
-    static func encode(_ value: some Encodable, into output: inout [UInt8]) throws {
+    static func encode(_ value: some Encodable, into output: inout JSONBytes) throws {
         let root = Node()
         try root.store(value, codingPath: [])
         try root.write(to: &output)
     }
 
-    /// The bytes of a ``ResponseEnvelope``, written around its payload: its keys are fixed and already sorted.
-    static func encodeEnvelope<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
-        try encodeEnvelope(id: envelope.id, status: envelope.status.rawValue) { output in
+    /// The line of a ``ResponseEnvelope``, newline included, written around its payload: its keys are fixed and
+    /// already sorted.
+    static func envelopeLine<Payload>(_ envelope: ResponseEnvelope<Payload>) throws -> [UInt8] {
+        try envelopeLine(id: envelope.id, ok: envelope.status == .ok) { output in
             try encode(envelope.data, into: &output)
         }
     }
@@ -31,43 +32,30 @@ enum ResponseEncoder {
     /// payload can cost as much as writing it. It takes the envelope's parts rather than a `ResponseEnvelope`: its
     /// callers in other modules are not specialised, and making that generic type's metadata at run time cost more
     /// than writing a small payload.
-    static func encodeEnvelope(id: RequestID?, status: String, writing payload: some JSONObjectWritable) throws
-        -> [UInt8]
-    {
-        try encodeEnvelope(id: id, status: status) { output in
-            var object = JSONObjectWriter(taking: &output)
+    static func envelopeLine(id: RequestID?, ok: Bool, writing payload: some JSONObjectWritable) throws -> [UInt8] {
+        try envelopeLine(id: id, ok: ok) { output in
+            var object = JSONObjectWriter(output)
             payload.writeMembers(to: &object)
             output = object.finish()
         }
     }
 
-    /// The envelope's fixed bytes as arrays: appending an array is one copy, where appending a string's UTF-8
-    /// view went byte by byte through the generic path (about a tenth of writing a `health` response).
-    private enum Envelope {
-        static let dataKey = Array(#"{"data":"#.utf8)
-        static let idKey = Array(#","id":"#.utf8)
-        static let statusKey = Array(#","status":"#.utf8)
-        static let null = Array("null".utf8)
-    }
-
-    private static func encodeEnvelope(
-        id: RequestID?, status: String, data: (inout [UInt8]) throws -> Void
+    private static func envelopeLine(
+        id: RequestID?, ok: Bool, data: (inout JSONBytes) throws -> Void
     ) throws -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
-        output.append(contentsOf: Envelope.dataKey)
-        try data(&output)
-        output.append(contentsOf: Envelope.idKey)
-        switch id {
-        case nil: output.append(contentsOf: Envelope.null)
-        case .string(let id)?: Node.writeString(id, to: &output)
-        case .integer(let id)?: Node.writeInteger(id, to: &output)
-        case .number?: throw Unsupported()
+        try JSONBytes.line { output in
+            output.append(#"{"data":"#)
+            try data(&output)
+            output.append(#","id":"#)
+            switch id {
+            case nil: output.append("null")
+            case .string(let id)?: output.appendString(id)
+            case .integer(let id)?: output.appendInteger(id)
+            case .number?: throw Unsupported()
+            }
+            // The status and the end as one piece: both are fixed.
+            output.append(ok ? #","status":"ok"}"# : #","status":"error"}"#)
         }
-        output.append(contentsOf: Envelope.statusKey)
-        Node.writeString(status, to: &output)
-        output.append(UInt8(ascii: "}"))
-        return output
     }
 }
 
@@ -83,8 +71,8 @@ public protocol JSONObjectWritable: Encodable {
 
 /// The members of one JSON object, written as `JSONEncoder` writes them with `.sortedKeys` and
 /// `.withoutEscapingSlashes`.
-public struct JSONObjectWriter {
-    private var output: [UInt8]
+public struct JSONObjectWriter: ~Copyable {
+    private var output: JSONBytes
     private var isEmpty = true
     #if DEBUG
     /// For the check that members come in ascending key order; not kept in release, where it cost a String retain
@@ -92,39 +80,36 @@ public struct JSONObjectWriter {
     private var previousKey: String?
     #endif
 
-    /// Takes `output`'s bytes, leaving it empty, so that they stay uniquely referenced: appending to bytes that
-    /// `output` still shared would copy them all first.
-    init(taking output: inout [UInt8]) {
-        self.output = []
-        swap(&self.output, &output)
+    init(_ output: consuming JSONBytes) {
+        self.output = output
         self.output.append(UInt8(ascii: "{"))
     }
 
     /// The bytes with the object closed.
-    consuming func finish() -> [UInt8] {
+    consuming func finish() -> JSONBytes {
         output.append(UInt8(ascii: "}"))
         return output
     }
 
-    public mutating func member(_ key: String, _ value: String) {
+    /// Keys are the adopter's literals, which need no escapes (see ``JSONBytes/appendMemberName(_:)``).
+    public mutating func member(_ key: StaticString, _ value: String) {
         start(key)
-        Node.writeString(value, to: &output)
+        output.appendString(value)
     }
 
-    public mutating func member(_ key: String, _ value: Int) {
+    public mutating func member(_ key: StaticString, _ value: Int) {
         start(key)
-        Node.writeInteger(Int64(value), to: &output)
+        output.appendInteger(Int64(value))
     }
 
-    private mutating func start(_ key: String) {
+    private mutating func start(_ key: StaticString) {
         #if DEBUG
-        assert(previousKey.map { $0 < key } ?? true, "members must be written in ascending key order")
-        previousKey = key
+        assert(previousKey.map { $0 < key.description } ?? true, "members must be written in ascending key order")
+        previousKey = key.description
         #endif
         if !isEmpty { output.append(UInt8(ascii: ",")) }
         isEmpty = false
-        Node.writeString(key, to: &output)
-        output.append(UInt8(ascii: ":"))
+        output.appendMemberName(key)
     }
 }
 
@@ -133,7 +118,7 @@ private enum Child {
     case value(JSONValue)
     case node(Node)
 
-    func write(to output: inout [UInt8]) throws {
+    func write(to output: inout JSONBytes) throws {
         switch self {
         case .value(let value): try Node.write(value, to: &output)
         case .node(let node): try node.write(to: &output)
@@ -185,11 +170,11 @@ fileprivate final class Node {
         return nil
     }
 
-    func write(to output: inout [UInt8]) throws {
+    func write(to output: inout JSONBytes) throws {
         switch content {
         case .unset:
             // An encode(to:) that wrote nothing; Foundation writes `{}` for it.
-            output.append(contentsOf: "{}".utf8)
+            output.append("{}")
         case .value(let value):
             try Self.write(value, to: &output)
         case .object(let members):
@@ -203,7 +188,7 @@ fileprivate final class Node {
                 if position + 1 < order.count, members[order[position + 1]].key == members[index].key { continue }
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                Self.writeString(members[index].key, to: &output)
+                output.appendString(members[index].key)
                 output.append(UInt8(ascii: ":"))
                 try members[index].child.write(to: &output)
             }
@@ -218,12 +203,12 @@ fileprivate final class Node {
         }
     }
 
-    static func write(_ value: JSONValue, to output: inout [UInt8]) throws {
+    static func write(_ value: JSONValue, to output: inout JSONBytes) throws {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let bool): output.append(contentsOf: (bool ? "true" : "false").utf8)
-        case .integer(let integer): writeInteger(integer, to: &output)
-        case .string(let string): writeString(string, to: &output)
+        case .null: output.append("null")
+        case .bool(let bool): output.append(bool ? "true" : "false")
+        case .integer(let integer): output.appendInteger(integer)
+        case .string(let string): output.appendString(string)
         case .number: throw ResponseEncoder.Unsupported()
         case .array(let elements):
             output.append(UInt8(ascii: "["))
@@ -236,71 +221,11 @@ fileprivate final class Node {
             output.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(key, to: &output)
+                output.appendString(key)
                 output.append(UInt8(ascii: ":"))
                 if let member = members[key] { try write(member, to: &output) }
             }
             output.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// Decimal digits without building a `String`.
-    static func writeInteger(_ integer: Int64, to output: inout [UInt8]) {
-        if integer < 0 { output.append(UInt8(ascii: "-")) }
-        var magnitude = integer.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            output.append(contentsOf: buffer[(20 - count)...])
-        }
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// A JSON string as Foundation writes it: `"` and `\` escaped, control characters as `\b \f \n \r \t` or
-    /// `\u00xx`, everything else (slashes and non-ASCII included) as is. Runs without escapes are copied whole.
-    static func writeString(_ string: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        // A native string lends its UTF-8 in place; `withUTF8` needs a mutable copy, a retain and release per string.
-        if string.utf8.withContiguousStorageIfAvailable({ writeContents($0, to: &output) }) == nil {
-            var contiguous = string
-            contiguous.withUTF8 { writeContents($0, to: &output) }
-        }
-        output.append(UInt8(ascii: "\""))
-    }
-
-    private static func writeContents(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        var runStart = 0
-        for index in bytes.indices {
-            let byte = bytes[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            writeEscape(byte, to: &output)
-            runStart = index + 1
-        }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
-    }
-
-    private static func writeEscape(_ byte: UInt8, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\\"))
-        switch byte {
-        case 0x08: output.append(UInt8(ascii: "b"))
-        case 0x0C: output.append(UInt8(ascii: "f"))
-        case 0x0A: output.append(UInt8(ascii: "n"))
-        case 0x0D: output.append(UInt8(ascii: "r"))
-        case 0x09: output.append(UInt8(ascii: "t"))
-        case 0x00..<0x20:
-            output.append(contentsOf: "u00".utf8)
-            output.append(hexDigits[Int(byte >> 4)])
-            output.append(hexDigits[Int(byte & 0x0F)])
-        default: output.append(byte)  // `"` and `\`
         }
     }
 
