@@ -677,14 +677,14 @@ final class LoopInbox: TaskExecutor, @unchecked Sendable {
         return localDirty
     }
 
-    func markDirty(_ id: UInt64) {
+    func markDirty(_ token: UInt64) {
         if onLoopThread {
-            localDirty.append(id)
+            localDirty.append(token)
             return
         }
         state.withLock { state in
             guard state.wakeFD != nil else { return }  // the loop is gone: nobody would take the news
-            state.dirty.append(id)
+            state.dirty.append(token)
             Self.wake(&state)
         }
     }
@@ -854,7 +854,10 @@ final class ConnectionShared: Sendable {
 
 /// One connection as the loop sees it. Touched only by the loop thread.
 final class Connection {
+    /// For the logs (`conn.id`): unique across the server's loops and never reused.
     let id: UInt64
+    /// Its key in the loop's ``ConnectionTable``, given to epoll and to the loop's dirty marks.
+    let token: UInt64
     let fd: Int32
     let peer: PeerCredentials
     let shared: ConnectionShared
@@ -878,10 +881,11 @@ final class Connection {
     var rateLimiter = RequestRateLimiter()
 
     init(
-        id: UInt64, fd: Int32, peer: PeerCredentials, maxLineBytes: Int, interest: UInt32,
+        id: UInt64, token: UInt64, fd: Int32, peer: PeerCredentials, maxLineBytes: Int, interest: UInt32,
         logger: Logger
     ) {
         self.id = id
+        self.token = token
         self.fd = fd
         self.peer = peer
         self.shared = ConnectionShared(fd: fd)
@@ -927,7 +931,7 @@ final class EventLoop: @unchecked Sendable {
     let wakeFD: Int32
     var listener: Int32?
     let listenerIdentity: SocketFileIdentity?
-    var connections: [UInt64: Connection] = [:]
+    var connections = ConnectionTable()
     var openConnections = 0
     /// Ids stay unique across loops: loop i gives i + 1, i + 1 + n, i + 1 + 2n…
     var nextID: UInt64
@@ -1080,7 +1084,7 @@ final class EventLoop: @unchecked Sendable {
             return
         }
         var next = now + idleTimeout
-        for connection in Array(connections.values) where connection.descriptorOpen {
+        for connection in connections.all where connection.descriptorOpen {
             let (pending, unsentSince, answeredAt) = connection.shared.state.withLock {
                 ($0.pending, $0.unsentSince, $0.answeredDirectlyAt)
             }
@@ -1179,28 +1183,30 @@ final class EventLoop: @unchecked Sendable {
         let (fd, peer) = (adoption.fd, adoption.peer)
         let id = nextID
         nextID += UInt64(server.inboxes.count)
+        let connectionLogger = logger.with(
+            ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
+        let connection = connections.add { token in
+            Connection(
+                id: id, token: token, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes,
+                interest: Syscall.epollIn, logger: connectionLogger)
+        }
         do {
-            try Syscall.epollControl(epfd, .add, fd, events: Syscall.epollIn, token: id)
+            try Syscall.epollControl(epfd, .add, fd, events: Syscall.epollIn, token: connection.token)
         } catch {
+            connections.remove(token: connection.token)
             Syscall.close(fd)
             server.releaseConnection(uid: peer.uid)
             logger.warning("connection dropped: epoll registration failed", ("error", "\(error)"))
             return
         }
-        let connectionLogger = logger.with(
-            ("conn.id", "\(id)"), ("peer.uid", "\(peer.uid)"), ("peer.pid", "\(peer.pid)"))
-        let connection = Connection(
-            id: id, fd: fd, peer: peer, maxLineBytes: configuration.maxLineBytes, interest: Syscall.epollIn,
-            logger: connectionLogger)
-        connections[id] = connection
         openConnections += 1
         statistics.acceptedConnections += 1
         connection.task = Task(executorPreference: inbox) {
-            [handler = server.handler, inbox, shared = connection.shared,
+            [handler = server.handler, inbox, shared = connection.shared, token = connection.token,
              maxOutboxBytes = configuration.maxOutboxBytes,
              maxPipelined = configuration.maxPipelinedRequestsPerConnection] in
             await Self.serve(
-                shared: shared, handler: handler, peer: peer, inbox: inbox, id: id,
+                shared: shared, handler: handler, peer: peer, inbox: inbox, token: token,
                 maxOutboxBytes: maxOutboxBytes, maxPipelined: maxPipelined)
         }
         connectionLogger.debug("connection accepted")
@@ -1230,7 +1236,7 @@ final class EventLoop: @unchecked Sendable {
     /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
     nonisolated(nonsending) private static func serve(
         shared: ConnectionShared, handler: any RequestLineHandler,
-        peer: PeerCredentials, inbox: LoopInbox, id: UInt64, maxOutboxBytes: Int, maxPipelined: Int
+        peer: PeerCredentials, inbox: LoopInbox, token: UInt64, maxOutboxBytes: Int, maxPipelined: Int
     ) async {
         while true {
             let inputs = await shared.nextInputs()
@@ -1272,12 +1278,12 @@ final class EventLoop: @unchecked Sendable {
                     state.unsentBytes += response.count - sent
                     return (true, state.unsentBytes > maxOutboxBytes)
                 }
-                if loopHasNews { inbox.markDirty(id) }
+                if loopHasNews { inbox.markDirty(token) }
                 if full { await shared.waitForRoom(limit: maxOutboxBytes) }
             }
         }
         shared.state.withLock { $0.taskDone = true }
-        inbox.markDirty(id)
+        inbox.markDirty(token)
     }
 
     // MARK: Connection events
@@ -1287,8 +1293,8 @@ final class EventLoop: @unchecked Sendable {
     /// look at the descriptors.
     private func runJobs() {
         inbox.runJobs(limit: Self.maxJobsPerTurn)
-        for id in inbox.takeLocalDirty() {
-            if let connection = connections[id] { service(connection) }
+        for token in inbox.takeLocalDirty() {
+            if let connection = connections[token] { service(connection) }
         }
     }
 
@@ -1299,8 +1305,8 @@ final class EventLoop: @unchecked Sendable {
             beginStopping(deadline: deadline)
         }
         for adoption in news.adoptions { adopt(adoption) }
-        for id in news.dirty {
-            if let connection = connections[id] { service(connection) }
+        for token in news.dirty {
+            if let connection = connections[token] { service(connection) }
         }
     }
 
@@ -1389,7 +1395,7 @@ final class EventLoop: @unchecked Sendable {
         if connection.descriptorOpen, connection.readingStopped, status.taskDone, status.unsentBytes == 0 {
             close(connection, reason: "finished")
         }
-        if !connection.descriptorOpen, status.taskDone, connections.removeValue(forKey: connection.id) != nil {
+        if !connection.descriptorOpen, status.taskDone, connections.remove(token: connection.token) {
             server.releaseConnection(uid: connection.peer.uid)
         }
     }
@@ -1459,7 +1465,7 @@ final class EventLoop: @unchecked Sendable {
         if unsent > 0 { wanted |= Syscall.epollOut }
         guard wanted != connection.interest else { return }
         do {
-            try Syscall.epollControl(epfd, .modify, connection.fd, events: wanted, token: connection.id)
+            try Syscall.epollControl(epfd, .modify, connection.fd, events: wanted, token: connection.token)
             connection.interest = wanted
         } catch {
             close(connection, reason: "epoll_ctl failed: \(error)")
@@ -1472,7 +1478,7 @@ final class EventLoop: @unchecked Sendable {
         guard connection.descriptorOpen else { return }
         connection.descriptorOpen = false
         openConnections -= 1
-        try? Syscall.epollControl(epfd, .delete, connection.fd, events: 0, token: connection.id)
+        try? Syscall.epollControl(epfd, .delete, connection.fd, events: 0, token: connection.token)
         // Before the close: a task sends on the descriptor only under the lock and while it is not marked closed.
         connection.shared.markClosed()
         Syscall.close(connection.fd)
@@ -1501,7 +1507,7 @@ final class EventLoop: @unchecked Sendable {
             server.acceptingStopped.store(true, ordering: .releasing)
             for other in server.inboxes where other !== inbox { other.wake() }
         }
-        for connection in Array(connections.values) {
+        for connection in connections.all {
             if connection.descriptorOpen, !connection.readingStopped {
                 connection.readingStopped = true
                 connection.shared.finishInputs()
@@ -1523,12 +1529,12 @@ final class EventLoop: @unchecked Sendable {
             beginStopping(deadline: now)
             for other in server.inboxes where other !== inbox { other.requestStop(deadline: now) }
         }
-        for connection in connections.values {
+        for connection in connections.all {
             connection.task?.cancel()
             close(connection, reason: "server stopped")
             server.releaseConnection(uid: connection.peer.uid)
         }
-        connections = [:]
+        connections.removeAll()
         for refusal in lingeringRefusals { Syscall.close(refusal.fd) }
         lingeringRefusals = []
         publishStatistics()
