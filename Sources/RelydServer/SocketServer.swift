@@ -751,11 +751,11 @@ final class ConnectionShared: Sendable {
         /// When the task last sent a response itself, without waking the loop; the idle timeout counts from here too.
         var answeredDirectlyAt: ContinuousClock.Instant?
         /// What the loop read and the task has not taken yet, in order.
-        var inputs: [ConnectionInput] = []
+        var inputs = InputBatch()
         /// No more inputs will come: end of file, a stop, or the descriptor is closed.
         var inputsFinished = false
         /// The task, waiting for inputs.
-        var inputWaiter: UnsafeContinuation<[ConnectionInput], Never>?
+        var inputWaiter: UnsafeContinuation<InputBatch, Never>?
     }
 
     let state = Locked(State())
@@ -766,9 +766,9 @@ final class ConnectionShared: Sendable {
     var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
     /// Hands `new` to the task, counting them as pending; returns how many are pending now. Loop only.
-    func deliver(_ new: [ConnectionInput]) -> Int {
+    func deliver(_ new: InputBatch) -> Int {
         let (waiter, pending) = state.withLock {
-            state -> (UnsafeContinuation<[ConnectionInput], Never>?, Int) in
+            state -> (UnsafeContinuation<InputBatch, Never>?, Int) in
             state.pending += new.count
             // A waiting task has taken every earlier input: `new` is all it gets, without a copy.
             guard let waiter = state.inputWaiter else {
@@ -789,18 +789,18 @@ final class ConnectionShared: Sendable {
             defer { state.inputWaiter = nil }
             return state.inputWaiter
         }
-        waiter?.resume(returning: [])
+        waiter?.resume(returning: InputBatch())
     }
 
     /// The inputs delivered since the last call, in order, waiting for some; empty when no more will come.
-    nonisolated(nonsending) func nextInputs() async -> [ConnectionInput] {
+    nonisolated(nonsending) func nextInputs() async -> InputBatch {
         await withUnsafeContinuation { continuation in
-            let ready: [ConnectionInput]? = state.withLock { state in
+            let ready: InputBatch? = state.withLock { state in
                 if !state.inputs.isEmpty {
-                    defer { state.inputs = [] }
+                    defer { state.inputs = InputBatch() }
                     return state.inputs
                 }
-                if state.inputsFinished { return [] }
+                if state.inputsFinished { return InputBatch() }
                 state.inputWaiter = continuation
                 return nil
             }
@@ -901,6 +901,40 @@ final class Connection {
 enum ConnectionInput: Sendable {
     case line([UInt8])
     case refusal(RelydError)
+}
+
+/// Inputs handed to a connection's task at once, in order. A read usually holds one request line: it is kept apart
+/// from the array, which then stays empty, so that the common request costs no array of its own (its allocation,
+/// growth and release were about 200 instructions of a `health` request's 9,900).
+struct InputBatch: Sequence, Sendable {
+    private var first: ConnectionInput?
+    private var rest: [ConnectionInput] = []
+
+    var isEmpty: Bool { first == nil }
+    var count: Int { first == nil ? 0 : 1 + rest.count }
+
+    mutating func append(_ input: ConnectionInput) {
+        if first == nil { first = input } else { rest.append(input) }
+    }
+
+    mutating func append(contentsOf other: InputBatch) {
+        for input in other { append(input) }
+    }
+
+    func makeIterator() -> Iterator { Iterator(first: first, rest: rest.makeIterator()) }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate var first: ConnectionInput?
+        fileprivate var rest: IndexingIterator<[ConnectionInput]>
+
+        mutating func next() -> ConnectionInput? {
+            if let input = first {
+                first = nil
+                return input
+            }
+            return rest.next()
+        }
+    }
 }
 
 /// The loop thread's state and code.
@@ -1342,7 +1376,7 @@ final class EventLoop: @unchecked Sendable {
         }
         switch outcome {
         case .bytes(let count):
-            var inputs: [ConnectionInput] = []
+            var inputs = InputBatch()
             connection.framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { frame in
                 inputs.append(input(for: frame, on: connection))
             }
