@@ -1371,11 +1371,13 @@ final class EventLoop: @unchecked Sendable {
         } else if events & Syscall.epollIn != 0 {
             // The usual event: a request read and handed to the task, with nothing to write and the interest still
             // right. `service` would find nothing to do then, at the price of the connection's lock; whatever the
-            // task leaves for the loop comes with a dirty mark, which services the connection in its turn.
+            // task leaves for the loop comes with a dirty mark, which services the connection in its turn. The
+            // request counts as activity through the task (pending, then answered); bytes of a line not yet
+            // complete do not, as the idle timeout is documented ("no request"), so a peer trickling a line that
+            // never ends is closed as idle.
             if !read(connection, into: readBuffer), events == Syscall.epollIn, connection.interest == Syscall.epollIn,
                connection.unsentInWriteBuffer == 0
             {
-                connection.lastActiveAt = now
                 return
             }
         }
@@ -1400,8 +1402,7 @@ final class EventLoop: @unchecked Sendable {
                 inputs.append(input(for: frame, on: connection))
             }
             // Each change to the loop's or the connection's stored state is a dynamic exclusivity check (about 70
-            // instructions), where a look is not: the peaks are written only when they rise, and the caller
-            // (`handle`, or `service` after it) marks the connection active.
+            // instructions), where a look is not: the peaks are written only when they rise.
             let buffered = connection.framer.bufferedByteCount
             if buffered > statistics.peakBufferedLineBytes { statistics.peakBufferedLineBytes = buffered }
             guard !inputs.isEmpty else { return false }

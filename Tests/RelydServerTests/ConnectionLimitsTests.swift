@@ -107,6 +107,22 @@ struct ConnectionLimitsTests {
         await fixture.finish()
     }
 
+    /// Bytes that never complete a line are not a request: a peer trickling them is closed as idle all the same, as
+    /// the protocol documents ("sent no request"), where counting each read as activity kept it open for ever.
+    @Test func peerTricklingAPartialLine_isClosedAsIdle() async throws {
+        let fixture = try ServerFixture.start { $0.idleTimeout = .seconds(1) }
+        let trickler = try fixture.client()
+        try await offPool {
+            for _ in 0..<15 {
+                usleep(200_000)
+                guard (try? trickler.send("x")) != nil else { break }  // closed by the server meanwhile
+            }
+        }
+        // Closed while it still trickled (within the 3 s), not once it stopped.
+        #expect(fixture.server.statistics.idleClosedConnections >= 1)
+        await fixture.finish()
+    }
+
     /// A peer that asks and never reads holds an outbox and queued requests: after the idle timeout without taking
     /// a byte it is closed (without an idle_timeout line, which would follow a partly sent response). A peer that
     /// reads slowly but steadily stays open.
