@@ -69,14 +69,17 @@ public struct JSONParser {
 
     /// The common case of ``parseMembers(_:)``, cheaper: when `bytes` is an object whose member names are all among
     /// `names` (at most 64, needing no escapes themselves) and written without escapes, hands each member's value to
-    /// `take` with its name's position in `names`, and returns true. Returns false as soon as it meets anything else (another value, another name, a name with
-    /// an escape), with the members handed over so far meaningless: the caller goes to ``parseMembers(_:)`` then,
-    /// so that unusual lines get exactly its results and errors. Throws what ``parseMembers(_:)`` throws for the
-    /// part it read. Why: a `String` per member name and the list of members cost more than the rest of parsing
-    /// a request envelope.
+    /// `take` with its name's position in `names`, and returns true. Returns false as soon as it meets anything
+    /// else: a top-level value that is not an object, a name not in `names`, or a name written with an escape. The
+    /// members handed over so far are then meaningless: the caller goes to ``parseMembers(_:)``, so that unusual
+    /// lines get exactly its results and errors (at the price of reading such a line twice, at most twice the work
+    /// of a line of `max_line_bytes`). Throws what ``parseMembers(_:)`` throws for the part it read. Why: a
+    /// `String` per member name and the list of members cost more than the rest of parsing a request envelope.
     static func parseMembers(
         _ bytes: [UInt8], namedAmong names: [StaticString], _ take: (Int, JSONValue) -> Void
     ) throws(Failure) -> Bool {
+        // `seen` has a bit per name: beyond 64, duplicates would go unnoticed.
+        precondition(names.count <= UInt64.bitWidth, "at most 64 names")
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         guard parser.current == UInt8(ascii: "{") else { return false }

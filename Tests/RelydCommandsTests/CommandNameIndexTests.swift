@@ -30,4 +30,14 @@ import Testing
         #expect(index.position(of: "command_60") == nil)
         #expect(CommandNameIndex([]).position(of: "health") == nil)
     }
+
+    /// Names are compared as bytes, as they are hashed: canonically equivalent spellings are other names, and two
+    /// such names given to `init` keep their own places.
+    @Test func canonicallyEquivalentSpellings_areOtherNames() {
+        let index = CommandNameIndex(["get_K", "caf\u{e9}", "cafe\u{301}"])
+        #expect(index.position(of: "get_\u{212A}") == nil)
+        #expect(index.position(of: "get_K") == 0)
+        #expect(index.position(of: "caf\u{e9}") == 1)
+        #expect(index.position(of: "cafe\u{301}") == 2)
+    }
 }
