@@ -210,11 +210,17 @@ final class SQLiteConnection: SQLConnection {
         if let statement = statements[sql] { return statement }
         let db = try openHandle()
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+        // How many bytes of `sql` SQLite read, taken while its pointer into them is valid: C gets a copy of a short
+        // string that lives only for the call, and reading the rest through that pointer afterwards read freed stack
+        // memory (a flaky "more than one statement" in the whole suite).
+        let (rc, consumed) = sql.withCString { text in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(db, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+            return (rc, tail.map { text.distance(to: $0) } ?? 0)
+        }
         guard rc == SQLITE_OK, let statement else { throw error("sqlite3_prepare_v3", rc) }
         // A second statement in `sql` would be silently ignored; that is a programming error, so refuse it.
-        if let tail, !String(cString: tail).allSatisfy(\.isWhitespace) {
+        if !sql.utf8.dropFirst(consumed).allSatisfy({ $0 == 0x20 || (0x09...0x0D).contains($0) }) {
             sqlite3_finalize(statement)
             throw StoreError(.io, "sqlite3_prepare_v3: more than one statement")
         }

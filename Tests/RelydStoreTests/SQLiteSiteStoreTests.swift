@@ -227,6 +227,23 @@ import Testing
         await store.close()
     }
 
+    /// A statement's text is checked for a second statement while SQLite's pointer into it is still valid: short
+    /// texts are passed to C as a temporary copy, and looking at the rest of one after the call read freed memory
+    /// (a flaky "more than one statement" under the whole suite).
+    @Test func shortStatements_areNotTakenForTwo() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/short.sqlite3"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let connection = try SQLiteConnection(path: path)
+        for value in 0..<3000 {
+            #expect(try connection.query("SELECT \(value)") { $0.int64(0) } == [Int64(value)])
+        }
+        #expect(try connection.query("SELECT 5 \n\t") { $0.int64(0) } == [5])
+        #expect(throws: StoreError.self) { try connection.query("SELECT 1; SELECT 2") { $0.int64(0) } }
+        connection.close()
+    }
+
     /// Login writes run with `synchronous=NORMAL` and every other write with FULL, the documented durability. The
     /// level is switched lazily: it stays NORMAL across reads and further login writes, and is FULL again before any
     /// other write, transaction or script.
