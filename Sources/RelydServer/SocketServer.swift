@@ -1287,7 +1287,8 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: The connection task
 
-    /// Answers one connection's frames in order. Runs on the Swift concurrency pool; touches only Sendable state.
+    /// Answers one connection's frames in order. Runs as the connection's task, on its loop (the task prefers the
+    /// loop's executor); touches only Sendable state.
     nonisolated(nonsending) static func serve<Handler: RequestLineHandler>(
         _ start: ConnectionTaskStart, handler: Handler
     ) async {
