@@ -178,9 +178,10 @@ fileprivate final class Node {
         case .value(let value):
             try Self.write(value, to: &output)
         case .object(let members):
-            // Sorted by key; among equal keys the last one encoded wins.
+            // Sorted by key (as `precedes` orders keys); among equal keys the last one encoded wins.
             let order = members.indices.sorted {
-                members[$0].key < members[$1].key || (members[$0].key == members[$1].key && $0 < $1)
+                Self.precedes(members[$0].key, members[$1].key)
+                    || (members[$0].key == members[$1].key && $0 < $1)
             }
             output.append(UInt8(ascii: "{"))
             var first = true
@@ -203,6 +204,12 @@ fileprivate final class Node {
         }
     }
 
+    /// JSONEncoder's `.sortedKeys` order: by the keys' UTF-8 bytes. `String`'s own `<` compares canonical text, which
+    /// differs for decomposed characters (`e` + U+0301 sorts after `f` by bytes) and beyond the BMP.
+    static func precedes(_ first: String, _ second: String) -> Bool {
+        first.utf8.lexicographicallyPrecedes(second.utf8)
+    }
+
     static func write(_ value: JSONValue, to output: inout JSONBytes) throws {
         switch value {
         case .null: output.append("null")
@@ -219,7 +226,7 @@ fileprivate final class Node {
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
+            for (index, key) in members.keys.sorted(by: precedes).enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 output.appendString(key)
                 output.append(UInt8(ascii: ":"))

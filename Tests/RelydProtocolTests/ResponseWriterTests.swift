@@ -38,6 +38,19 @@ import Testing
         }
     }
 
+    /// Keys are ordered as JSONEncoder orders them, by their UTF-8 bytes, which is not `String`'s order for
+    /// decomposed characters (`e` + U+0301 sorts after `f` by bytes, before it as text) or beyond the BMP: an OP's
+    /// claim names reach responses as they are.
+    @Test func keysBeyondASCII_areOrderedByTheirBytes_asFoundationDoes() throws {
+        let keys = ["e\u{301}", "f", "\u{e8}", "\u{FF21}", "\u{1F600}", "Z", "a"]
+        let result = Result(
+            url: "", count: 0, flag: false, missing: nil, names: [],
+            claims: Dictionary(uniqueKeysWithValues: keys.map { ($0, JSONValue.string($0)) }),
+            nested: Dictionary(uniqueKeysWithValues: keys.map { ($0, [$0]) }))
+        let line = String(decoding: try ResponseWriter.success(id: nil, result), as: UTF8.self)
+        #expect(line == (try Self.foundationLine(id: nil, result)))
+    }
+
     /// Fractional numbers are formatted by Foundation, so they come out exactly as before.
     @Test func fractions_areLeftToFoundation() throws {
         let claims: [String: JSONValue] = ["amr": .array([.string("pwd")]), "score": .number(0.5), "big": .number(1e21)]
