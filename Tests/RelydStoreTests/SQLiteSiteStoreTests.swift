@@ -170,9 +170,10 @@ import Testing
 
         let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
         #expect(try connection.schemaVersion() == Schema.migrations.count)
-        for table in ["pending_authorizations", "token_bindings"] {
+        for table in ["sites", "pending_authorizations", "token_bindings"] {
             let withoutRowID = try connection.query("SELECT wr FROM pragma_table_list(?1)", [.text(table)]) { $0.int64(0) }
             #expect(withoutRowID == [1], "\(table)")
+            guard table != "sites" else { continue }
             let indexes = try connection.query("SELECT name FROM pragma_index_list(?1) WHERE origin = 'c'",
                                                [.text(table)]) { $0.text(0) }
             #expect(indexes == [table + "_expires_at"])
@@ -181,6 +182,46 @@ import Testing
             #expect(foreignKeys == [["sites", "id", "CASCADE"]], "\(table)")
         }
         #expect(try connection.query("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+        connection.close()
+    }
+
+    /// Version 4 rebuilds sites as a WITHOUT ROWID table: a version 3 database's sites read back the same, their
+    /// login rows still refer to them and go with them, and the schema checks out.
+    @Test func versionThreeDatabaseIsMigratedWithItsSites() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var keyed = makeSite(id: "keyed")
+        keyed.signingKey = Secret("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
+        keyed.signingKeyID = "kid"
+        keyed.signingAlgorithm = "RS256"
+        let binding = TokenBinding(accessTokenHash: "h", siteID: "keyed", subject: "u", expiresAt: epoch.addingTimeInterval(60))
+        try writeDatabase(atVersion: 3, in: directory.path) { connection in
+            try connection.insertSite(try SiteRow.values(of: makeSite(id: "x")))
+            try connection.insertSite(try SiteRow.values(of: keyed))
+            try connection.insertPendingAuthorization(try PendingRow.values(of: makePending(state: "s", siteID: "x")))
+            try connection.insertPendingAuthorization(try PendingRow.values(of: makePending(state: "k", siteID: "keyed")))
+            try connection.insertTokenBindings([TokenBindingRow.values(of: binding)])
+        }
+
+        let store = try SQLiteSiteStore.open(directory: directory.path)
+        #expect(try await store.site(id: "x") == makeSite(id: "x"))
+        #expect(try await store.site(id: "keyed") == keyed)
+        #expect(try await store.consumePendingAuthorization(state: "s", siteID: "x", now: epoch)
+            == makePending(state: "s", siteID: "x"))
+        #expect(try await store.tokenBinding(accessTokenHash: "h", now: epoch) == binding)
+        #expect(try await store.deleteSite(id: "keyed"))
+        #expect(try await store.consumePendingAuthorization(state: "k", siteID: "keyed", now: epoch) == nil)
+        #expect(try await store.tokenBinding(accessTokenHash: "h", now: epoch) == nil)
+        try await store.insertSite(makeSite(id: "new"))
+        #expect(try await store.site(id: "new") == makeSite(id: "new"))
+        await store.close()
+
+        let connection = try SQLiteConnection(path: directory.path + "/relyd.sqlite3")
+        #expect(try connection.schemaVersion() == Schema.migrations.count)
+        #expect(try connection.query("SELECT wr FROM pragma_table_list('sites')") { $0.int64(0) } == [1])
+        #expect(try connection.query("SELECT count(*) FROM sites") { $0.int64(0) } == [2])
+        #expect(try connection.query("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+        #expect(try connection.query("PRAGMA foreign_key_check") { $0.text(0) }.isEmpty)
         connection.close()
     }
 
