@@ -285,33 +285,39 @@ enum JSONStrings {
     }
 
     /// The strings of `["a","b"]` written compactly with no backslash, or nil for any other text. Without a
-    /// backslash no string can hold a quote, so every quote is a delimiter and the shape check is exact.
+    /// backslash no string can hold a quote, so every quote is a delimiter and the shape check is exact. Read from
+    /// the text's contiguous bytes: walking `utf8` by index cost about 4,700 instructions per array, three arrays
+    /// per site read from the database (a fifth of a site lookup that misses the cache).
     static func plainStrings(_ text: String) -> [String]? {
-        let bytes = text.utf8
-        if bytes.elementsEqual("[]".utf8) { return [] }
-        guard bytes.count >= 4, bytes.starts(with: "[\"".utf8), bytes.reversed().starts(with: "]\"".utf8),
+        if let strings = text.utf8.withContiguousStorageIfAvailable(plainStrings) { return strings }
+        var contiguous = text
+        return contiguous.withUTF8(plainStrings)
+    }
+
+    private static func plainStrings(_ bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+        let count = bytes.count
+        if count == 2, bytes[0] == UInt8(ascii: "["), bytes[1] == UInt8(ascii: "]") { return [] }
+        guard count >= 4, bytes[0] == UInt8(ascii: "["), bytes[1] == UInt8(ascii: "\""),
+              bytes[count - 2] == UInt8(ascii: "\""), bytes[count - 1] == UInt8(ascii: "]"),
               !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 < 0x20 })
         else { return nil }
-        let inner = text.utf8.dropFirst(2).dropLast(2)
+        let end = count - 2  // the closing quote
         var strings: [String] = []
-        var start = inner.startIndex
+        var start = 2
         var index = start
-        while index < inner.endIndex {
-            if inner[index] == UInt8(ascii: "\"") {
+        while index < end {
+            if bytes[index] == UInt8(ascii: "\"") {
                 // Only `","` may separate two strings.
-                let comma = inner.index(after: index)
-                guard comma < inner.endIndex, inner[comma] == UInt8(ascii: ","),
-                      inner.index(after: comma) < inner.endIndex,
-                      inner[inner.index(after: comma)] == UInt8(ascii: "\"")
+                guard index + 2 < end, bytes[index + 1] == UInt8(ascii: ","), bytes[index + 2] == UInt8(ascii: "\"")
                 else { return nil }
-                strings.append(String(Substring(inner[start..<index])))
-                start = inner.index(index, offsetBy: 3)
+                strings.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                start = index + 3
                 index = start
                 continue
             }
-            index = inner.index(after: index)
+            index += 1
         }
-        strings.append(String(Substring(inner[start..<inner.endIndex])))
+        strings.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
         return strings
     }
 }

@@ -4,6 +4,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The current result row of a query. Valid only inside the closure it is passed to.
 struct SQLiteRow: SQLRow {
@@ -36,7 +39,7 @@ struct SQLiteRow: SQLRow {
 final class SQLiteConnection: SQLConnection {
     private var db: OpaquePointer?
     /// Prepared statements by SQL text, prepared once with `SQLITE_PREPARE_PERSISTENT` and reused.
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [StatementText: OpaquePointer] = [:]
     /// See ``onCommit(_:)``.
     private var commitHandler: ((Int) -> Void)?
     /// How long a statement waits for a lock another connection holds; see ``withoutWaitingForLocks(_:)``.
@@ -207,7 +210,7 @@ final class SQLiteConnection: SQLConnection {
     }
 
     private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
-        if let statement = statements[sql] { return statement }
+        if let statement = statements[StatementText(sql)] { return statement }
         let db = try openHandle()
         var statement: OpaquePointer?
         // How many bytes of `sql` SQLite read, taken while its pointer into them is valid: C gets a copy of a short
@@ -224,7 +227,7 @@ final class SQLiteConnection: SQLConnection {
             sqlite3_finalize(statement)
             throw StoreError(.io, "sqlite3_prepare_v3: more than one statement")
         }
-        statements[sql] = statement
+        statements[StatementText(sql)] = statement
         return statement
     }
 
@@ -263,5 +266,40 @@ final class SQLiteConnection: SQLConnection {
         lastFailureWasBusy = rc & 0xFF == SQLITE_BUSY
         let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
         return StoreError(.io, "\(function): \(message) (\(rc))")
+    }
+}
+
+/// A statement's text as the key of the prepared-statement cache, hashed by its length and last 32 bytes: hashing
+/// the whole text (a few hundred bytes for a site's SELECT) cost about 3,000 instructions on every statement run.
+/// relyd's statements differ in those; equal keys still mean byte-equal texts.
+private struct StatementText: Hashable {
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+
+    static func == (lhs: StatementText, rhs: StatementText) -> Bool {
+        lhs.withBytes { left in
+            rhs.withBytes { right in
+                guard left.count == right.count else { return false }
+                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
+                return memcmp(leftBase, rightBase, left.count) == 0
+            }
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        withBytes { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+        }
+    }
+
+    /// The text's UTF-8, contiguous: walking `utf8` by index cost about 40 instructions a byte.
+    private func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var contiguous = text
+        return contiguous.withUTF8(body)
     }
 }

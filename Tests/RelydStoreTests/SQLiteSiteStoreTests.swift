@@ -281,6 +281,11 @@ import Testing
             #expect(try connection.query("SELECT \(value)") { $0.int64(0) } == [Int64(value)])
         }
         #expect(try connection.query("SELECT 5 \n\t") { $0.int64(0) } == [5])
+        // The statement cache hashes a text's length and last 32 bytes only: texts alike in those stay apart.
+        let suffix = " AS a_column_name_long_enough_to_fill_the_hashed_part"
+        #expect(try connection.query("SELECT 1" + suffix) { $0.int64(0) } == [1])
+        #expect(try connection.query("SELECT 2" + suffix) { $0.int64(0) } == [2])
+        #expect(try connection.query("SELECT 1" + suffix) { $0.int64(0) } == [1])
         #expect(throws: StoreError.self) { try connection.query("SELECT 1; SELECT 2") { $0.int64(0) } }
         connection.close()
     }
