@@ -59,3 +59,15 @@ extension Double {
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+extension String {
+    /// `body` over the string's UTF-8 as one contiguous buffer. A native string lends its own bytes, without a copy;
+    /// walking `utf8` by index instead cost about 40 instructions a byte on the request path. Inlinable: called
+    /// unspecialised from other modules, the generic call cost a `health` request about 1,000 instructions.
+    @inlinable
+    public func withContiguousUTF8<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+        var contiguous = self
+        return try contiguous.withUTF8(body)
+    }
+}

@@ -1,3 +1,5 @@
+import RelydBasics
+
 /// Finds a command's place in ``CommandTable/handlers`` from its wire name, once per request.
 ///
 /// A `Dictionary` hashed the name with seeded SipHash and finalised it, about 300 instructions of a `health`
@@ -32,10 +34,7 @@ struct CommandNameIndex: Sendable {
 
     /// The position of `name` in the names given to `init`, nil when it is not one of them.
     func position(of name: String) -> Int? {
-        // From the string's contiguous bytes: iterating `utf8` by index cost 40 instructions a byte.
-        if let position = name.utf8.withContiguousStorageIfAvailable(position(ofBytes:)) { return position }
-        var contiguous = name
-        return contiguous.withUTF8(position(ofBytes:))
+        name.withContiguousUTF8(position(ofBytes:))
     }
 
     private func position(ofBytes bytes: UnsafeBufferPointer<UInt8>) -> Int? {

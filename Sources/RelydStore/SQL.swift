@@ -287,11 +287,9 @@ enum JSONStrings {
     /// The strings of `["a","b"]` written compactly with no backslash, or nil for any other text. Without a
     /// backslash no string can hold a quote, so every quote is a delimiter and the shape check is exact. Read from
     /// the text's contiguous bytes: walking `utf8` by index cost about 4,700 instructions per array, three arrays
-    /// per site read from the database (a fifth of a site lookup that misses the cache).
+    /// per site read from the database.
     static func plainStrings(_ text: String) -> [String]? {
-        if let strings = text.utf8.withContiguousStorageIfAvailable(plainStrings) { return strings }
-        var contiguous = text
-        return contiguous.withUTF8(plainStrings)
+        text.withContiguousUTF8(plainStrings)
     }
 
     private static func plainStrings(_ bytes: UnsafeBufferPointer<UInt8>) -> [String]? {

@@ -1,4 +1,5 @@
 import CSQLite
+import RelydBasics
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -280,8 +281,8 @@ private struct StatementText: Hashable {
     }
 
     static func == (lhs: StatementText, rhs: StatementText) -> Bool {
-        lhs.withBytes { left in
-            rhs.withBytes { right in
+        lhs.text.withContiguousUTF8 { left in
+            rhs.text.withContiguousUTF8 { right in
                 guard left.count == right.count else { return false }
                 guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
                 return memcmp(leftBase, rightBase, left.count) == 0
@@ -290,16 +291,9 @@ private struct StatementText: Hashable {
     }
 
     func hash(into hasher: inout Hasher) {
-        withBytes { bytes in
+        text.withContiguousUTF8 { bytes in
             hasher.combine(bytes.count)
             hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
         }
-    }
-
-    /// The text's UTF-8, contiguous: walking `utf8` by index cost about 40 instructions a byte.
-    private func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-        var contiguous = text
-        return contiguous.withUTF8(body)
     }
 }
