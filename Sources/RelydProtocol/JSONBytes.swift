@@ -114,11 +114,7 @@ struct JSONBytes: ~Copyable {
     /// `\u00xx`, everything else (slashes and non-ASCII included) as is. Runs without escapes are copied whole.
     mutating func appendString(_ string: String) {
         append(UInt8(ascii: "\""))
-        // A native string lends its UTF-8 in place; `withUTF8` needs a mutable copy, a retain and release per string.
-        if string.utf8.withContiguousStorageIfAvailable({ appendContents($0) }) == nil {
-            var contiguous = string
-            contiguous.withUTF8 { appendContents($0) }
-        }
+        string.withContiguousUTF8 { appendContents($0) }
         append(UInt8(ascii: "\""))
     }
 
@@ -152,5 +148,17 @@ struct JSONBytes: ~Copyable {
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+}
+
+extension String {
+    /// `body` over the string's UTF-8 as one contiguous buffer. A native string lends its bytes in place, where
+    /// `withUTF8` needs a mutable copy (a retain and release per string) and walking `utf8` by index cost about 40
+    /// instructions a byte. (RelydBasics has the same for the daemon's modules; this module, shared with clients,
+    /// depends on nothing.)
+    func withContiguousUTF8<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+        var contiguous = self
+        return try contiguous.withUTF8(body)
     }
 }

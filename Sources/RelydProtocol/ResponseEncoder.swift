@@ -205,9 +205,18 @@ fileprivate final class Node {
     }
 
     /// JSONEncoder's `.sortedKeys` order: by the keys' UTF-8 bytes. `String`'s own `<` compares canonical text, which
-    /// differs for decomposed characters (`e` + U+0301 sorts after `f` by bytes) and beyond the BMP.
+    /// differs for decomposed characters (`e` + U+0301 sorts after `f` by bytes) and beyond the BMP. Compared over
+    /// contiguous bytes: `utf8.lexicographicallyPrecedes` walked both views by index, about 6,000 instructions to sort
+    /// the keys of a `get_site` result.
     static func precedes(_ first: String, _ second: String) -> Bool {
-        first.utf8.lexicographicallyPrecedes(second.utf8)
+        first.withContiguousUTF8 { left in
+            second.withContiguousUTF8 { right in
+                for index in 0..<min(left.count, right.count) where left[index] != right[index] {
+                    return left[index] < right[index]
+                }
+                return left.count < right.count
+            }
+        }
     }
 
     static func write(_ value: JSONValue, to output: inout JSONBytes) throws {
