@@ -71,3 +71,14 @@ extension String {
         return try contiguous.withUTF8(body)
     }
 }
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// Whether `other` holds the same bytes, compared with `memcmp`: `elementsEqual` between buffers went element by
+    /// element through the generic path, several times the cost on the request path.
+    @inlinable
+    public func hasSameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard count == other.count else { return false }
+        guard let base = baseAddress, let otherBase = other.baseAddress else { return true }  // both empty
+        return memcmp(base, otherBase, count) == 0
+    }
+}

@@ -42,17 +42,8 @@ struct CommandNameIndex: Sendable {
         while true {
             let position = slots[slot]
             if position < 0 { return nil }
-            if Self.equal(names[position], bytes) { return position }
+            if names[position].withUnsafeBufferPointer({ $0.hasSameBytes(as: bytes) }) { return position }
             slot = (slot + 1) & mask
-        }
-    }
-
-    /// Byte for byte, over buffers: `elementsEqual` between the array and the buffer took 190 instructions more.
-    private static func equal(_ stored: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard stored.count == bytes.count else { return false }
-        return stored.withUnsafeBufferPointer { stored in
-            for index in 0..<bytes.count where stored[index] != bytes[index] { return false }
-            return true
         }
     }
 

@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The current result row of a query. Valid only inside the closure it is passed to.
 struct SQLiteRow: SQLRow {
@@ -281,13 +278,7 @@ private struct StatementText: Hashable {
     }
 
     static func == (lhs: StatementText, rhs: StatementText) -> Bool {
-        lhs.text.withContiguousUTF8 { left in
-            rhs.text.withContiguousUTF8 { right in
-                guard left.count == right.count else { return false }
-                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
-                return memcmp(leftBase, rightBase, left.count) == 0
-            }
-        }
+        lhs.text.withContiguousUTF8 { left in rhs.text.withContiguousUTF8 { left.hasSameBytes(as: $0) } }
     }
 
     func hash(into hasher: inout Hasher) {
