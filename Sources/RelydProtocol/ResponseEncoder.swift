@@ -104,7 +104,8 @@ public struct JSONObjectWriter: ~Copyable {
 
     private mutating func start(_ key: StaticString) {
         #if DEBUG
-        assert(previousKey.map { $0 < key.description } ?? true, "members must be written in ascending key order")
+        assert(previousKey.map { Node.precedes($0, key.description) } ?? true,
+               "members must be written in ascending key order (the encoder's: by bytes)")
         previousKey = key.description
         #endif
         if !isEmpty { output.append(UInt8(ascii: ",")) }
