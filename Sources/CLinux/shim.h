@@ -10,4 +10,7 @@ int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 struct relyd_ucred { pid_t pid; uid_t uid; gid_t gid; };
 #include <pthread.h>
 int pthread_setname_np(pthread_t thread, const char *name);
+#include <sched.h>
+int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask);
+int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask);
 #endif

@@ -67,6 +67,8 @@ final class RelydProcess {
 
     var cpuSeconds: Double { child?.cpuSeconds ?? 0 }
 
+    var pid: pid_t? { child?.pid }
+
     func connect() throws -> RelydConnection { try RelydConnection(socketPath: socketPath) }
 }
 

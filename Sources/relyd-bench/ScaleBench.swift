@@ -49,8 +49,13 @@ enum ScaleBench {
         try relyd.start()
         let large = try RelydProcess(in: largeDirectory)
         defer { large.stop() }
-        let latencies = try authorizationURLLatencies(
-            [(relyd, smallSiteCount), (large, largeSiteCount)], template: template, seconds: seconds)
+        let placement = try CorePlacement(servers: [relyd, large])
+        let measured = Result {
+            try authorizationURLLatencies([(relyd, smallSiteCount), (large, largeSiteCount)], template: template,
+                                          seconds: seconds)
+        }
+        placement.release()
+        let latencies = try measured.get()
         let samples = [
             Sample(sites: smallSiteCount, startupSeconds: relyd.startupSeconds, memory: relyd.memory,
                    latency: medianAndTail(latencies[0].latencies), cpuPerCall: latencies[0].cpu),
@@ -72,7 +77,7 @@ enum ScaleBench {
             answer (polled every millisecond). Latency: sequential `get_authorization_url` calls for \(seconds) s, \
             alternating between the two daemons call by call (so both see the same machine; which one goes first \
             is drawn each round), each for a random site (each call writes its pending authorization to the \
-            store). CPU per call: the daemon's user + system time over those calls (/proc/PID/stat), divided by \
+            store). \(placement.description) CPU per call: the daemon's user + system time over those calls (/proc/PID/stat), divided by \
             their number; the latency also holds the machine's wake-ups and scheduling, the CPU time only relyd's \
             own work. At \(smallSiteCount) sites every site fits relyd's site cache (1,024 sites); at \
             \(largeSiteCount) almost every call reads its site from SQLite. RSS from one read of /proc/PID/status: \
@@ -105,6 +110,48 @@ enum ScaleBench {
                          + "; p50 latency at \(largeSiteCount) sites within 1.2x of \(smallSiteCount): "
                          + Format.ratio(flatness) + ", " + Format.verdict(flatness <= 1.2)
                          + " (relyd's CPU per call: " + Format.ratio(cpuFlatness) + ").")
+    }
+
+    /// Where the latency loop runs: the calling thread (the load generator) on one core and every thread of both
+    /// daemons on another, the same one for both, so that both see the same kind of wake-up. Left to the scheduler,
+    /// the daemons' loop threads moved between the client's core (a local wake-up) and the other one (an interrupt
+    /// to a core that may have gone idle) in a different mix in each run: the same build measured 1.12x to 1.63x
+    /// between runs (relyd's CPU per call 1.15x to 1.37x). Pinned, three runs gave 1.10x-1.11x; with all three on
+    /// one core, 1.16x in each of three. With one core there is nothing to place.
+    private struct CorePlacement: CustomStringConvertible {
+        private let allowed: [Int]
+        private let cores: (client: Int, servers: Int)?
+
+        init(servers: [RelydProcess]) throws {
+            allowed = CoreAffinity.allowedCores()
+            guard allowed.count >= 2 else {
+                cores = nil
+                return
+            }
+            let chosen = (client: allowed[0], servers: allowed[1])
+            for server in servers {
+                guard let pid = server.pid else { throw BenchError("a daemon to pin is not running") }
+                try CoreAffinity.pin(process: pid, to: [chosen.servers])
+            }
+            try CoreAffinity.pinCallingThread(to: [chosen.client])
+            cores = chosen
+        }
+
+        /// Gives the calling thread back every core it had.
+        func release() {
+            try? CoreAffinity.pinCallingThread(to: allowed)
+        }
+
+        var description: String {
+            guard let cores else { return "Only one core is allowed: the client and both daemons share it." }
+            return """
+                The client thread runs on core \(cores.client) and every thread of both daemons on core \
+                \(cores.servers) (sched_setaffinity), so that both daemons see the same kind of wake-up: left to the \
+                scheduler, their loop threads moved between the client's core (a local wake-up) and the other one \
+                (an interrupt to a core that may be idle) in a different mix in each run, and this ratio moved \
+                between 1.12x and 1.63x for the same build.
+                """
+        }
     }
 
     /// Copies the `template` site until the database of a stopped daemon holds `total` sites.
