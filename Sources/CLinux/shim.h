@@ -13,4 +13,5 @@ int pthread_setname_np(pthread_t thread, const char *name);
 #include <sched.h>
 int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask);
 int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask);
+int sched_getcpu(void);
 #endif

@@ -32,6 +32,27 @@ enum CoreAffinity {
         for thread in threads { try pin(thread: thread, to: cores) }
     }
 
+    /// The core the calling thread runs on.
+    static func currentCore() -> Int { Int(sched_getcpu()) }
+
+    /// The core the thread `thread` of process `pid` last ran on (proc(5), field 39), nil when it is gone.
+    static func lastCore(process pid: pid_t, thread: pid_t) -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Field 39 is the 37th after the command name, which is in parentheses and may hold spaces.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 36 ? Int(fields[36]) : nil
+    }
+
+    /// The id of the thread of `pid` named `name` (its `comm`), nil when there is none.
+    static func thread(named name: String, process pid: pid_t) -> pid_t? {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return threads.compactMap { pid_t($0) }.sorted().first { thread in
+            let comm = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8)
+            return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }
+    }
+
     private static func pin(thread: pid_t, to cores: [Int]) throws {
         var set = cpu_set_t()
         withUnsafeMutableBytes(of: &set) { bytes in

@@ -42,5 +42,7 @@ enum Format {
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
 
+    static func percent(_ share: Double) -> String { String(format: "%.0f%%", share * 100) }
+
     static func verdict(_ met: Bool) -> String { met ? "met" : "**missed**" }
 }

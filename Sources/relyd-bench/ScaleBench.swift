@@ -11,13 +11,47 @@ enum ScaleBench {
     static let largeSiteCount = 100_000
     static let openConnectionCount = 1000
 
-    struct Sample {
-        var sites: Int
-        var startupSeconds: Double
-        var memory: ResidentMemory
-        var latency: (p50: Double, p99: Double)
+    /// Where the threads run while `get_authorization_url` latency is measured. The two daemons are compared call
+    /// by call, so they must wake up alike: a daemon whose loop thread runs on the client's core is woken locally,
+    /// one on another core by an interrupt to a core that may have gone idle, which costs more than the site
+    /// lookup being measured. Left to the scheduler they were not placed alike: the 1,000-site daemon's loop
+    /// thread was on the client's core in 69-78% of samples, the 100,000-site one's in 8-17%, and the ratio was
+    /// 1.44x-1.60x, against 1.10x-1.18x with both daemons on one core, the client's or the other.
+    enum Placement: CaseIterable {
+        /// The client thread on one core, every thread of both daemons on another.
+        case daemonsApartFromClient
+        /// The client thread and both daemons on one core.
+        case allOnOneCore
+        /// No pinning. Reported for reference: it compares the daemons' placements as much as their site counts.
+        case scheduler
+
+        var label: String {
+            switch self {
+            case .daemonsApartFromClient: "client on one core, both daemons on another"
+            case .allOnOneCore: "client and both daemons on one core"
+            case .scheduler: "left to the scheduler (for reference)"
+            }
+        }
+    }
+
+    /// One daemon's figures under one placement.
+    struct DaemonLatency {
+        var p50: Double
+        var p99: Double
         /// The daemon's CPU time (all threads) per `get_authorization_url` call.
         var cpuPerCall: Double
+        /// The share of samples in which the daemon's loop thread had last run on the client's core.
+        var onClientCore: Double
+    }
+
+    /// One placement's measurement: the 1,000-site daemon, then the 100,000-site one.
+    struct PlacedLatencies {
+        var placement: Placement
+        var small: DaemonLatency
+        var large: DaemonLatency
+
+        var flatness: Double { large.p50 / small.p50 }
+        var cpuFlatness: Double { large.cpuPerCall / small.cpuPerCall }
     }
 
     static func run(seconds: Double, report: inout Report) throws {
@@ -49,19 +83,21 @@ enum ScaleBench {
         try relyd.start()
         let large = try RelydProcess(in: largeDirectory)
         defer { large.stop() }
-        let placement = try CorePlacement(servers: [relyd, large])
-        let measured = Result {
-            try authorizationURLLatencies([(relyd, smallSiteCount), (large, largeSiteCount)], template: template,
-                                          seconds: seconds)
+        let daemons = [(relyd, smallSiteCount), (large, largeSiteCount)]
+        try warmUp(daemons, template: template, seconds: 1)
+        let cores = CoreAffinity.allowedCores()
+        var measured: [PlacedLatencies] = []
+        for placement in cores.count >= 2 ? Placement.allCases : [.scheduler] {
+            progress("scale: latency, \(placement.label)")
+            try place(placement, daemons: [relyd, large], cores: cores)
+            let result = Result { try authorizationURLLatencies(daemons, template: template, seconds: seconds) }
+            try place(.scheduler, daemons: [relyd, large], cores: cores)
+            let figures = try result.get()
+            measured.append(PlacedLatencies(placement: placement, small: figures[0], large: figures[1]))
         }
-        placement.release()
-        let latencies = try measured.get()
-        let samples = [
-            Sample(sites: smallSiteCount, startupSeconds: relyd.startupSeconds, memory: relyd.memory,
-                   latency: medianAndTail(latencies[0].latencies), cpuPerCall: latencies[0].cpu),
-            Sample(sites: largeSiteCount, startupSeconds: large.startupSeconds, memory: large.memory,
-                   latency: medianAndTail(latencies[1].latencies), cpuPerCall: latencies[1].cpu),
-        ]
+
+        let smallMemory = relyd.memory
+        let largeMemory = large.memory
 
         progress("scale: \(openConnectionCount) connections")
         let connections = try (0..<openConnectionCount).map { _ in try large.connect() }
@@ -74,11 +110,18 @@ enum ScaleBench {
             Sites are added by SQL into a stopped daemon's state directory (`sqlite3` CLI, one transaction: the \
             one site registered through relyd is copied with new ids); then one daemon is started on \
             \(smallSiteCount) sites and another on \(largeSiteCount). Startup = spawn until the first `health` \
-            answer (polled every millisecond). Latency: sequential `get_authorization_url` calls for \(seconds) s, \
-            alternating between the two daemons call by call (so both see the same machine; which one goes first \
-            is drawn each round), each for a random site (each call writes its pending authorization to the \
-            store). \(placement.description) CPU per call: the daemon's user + system time over those calls (/proc/PID/stat), divided by \
-            their number; the latency also holds the machine's wake-ups and scheduling, the CPU time only relyd's \
+            answer (polled every millisecond). Latency: after 1 s of unmeasured calls, sequential \
+            `get_authorization_url` calls for \(seconds) s per placement, alternating between the two daemons \
+            call by call (so both see the same machine; which one goes first is drawn each round), each for a \
+            random site (each call writes its pending authorization to the store). Placement: the threads are \
+            pinned with sched_setaffinity, because the two daemons must wake up alike to be compared: a daemon \
+            whose loop thread runs on the client's core is woken locally, one on another core by an interrupt to \
+            a core that may be idle, which costs more than the site lookup measured here. The goal is read with \
+            both daemons on the same core, apart from the client and with it; the unpinned row shows what the \
+            scheduler did (*on the client's core*: the share of samples, taken every 64 calls, in which the \
+            daemon's loop thread had last run on the core the client was running on). CPU per call: the \
+            daemon's user + system time over those calls (/proc/PID/stat), divided by their number; the latency \
+            also holds the machine's wake-ups and scheduling, the CPU time only relyd's \
             own work. At \(smallSiteCount) sites every site fits relyd's site cache (1,024 sites); at \
             \(largeSiteCount) almost every call reads its site from SQLite. RSS from one read of /proc/PID/status: \
             VmRSS (the goal's figure), made of RssAnon, the process's own memory (heap, stacks, written data), and \
@@ -92,66 +135,52 @@ enum ScaleBench {
         func memory(_ sizes: ResidentMemory) -> [String] {
             [Format.megabytes(sizes.resident), Format.megabytes(sizes.anonymous), Format.megabytes(sizes.file)]
         }
-        var rows: [[String]] = [["idle, empty store"] + memory(idle) + ["", "", "", ""]]
-        for sample in samples {
-            rows.append(["\(sample.sites) sites"] + memory(sample.memory) + [Format.millis(sample.startupSeconds),
-                         Format.micros(sample.latency.p50), Format.micros(sample.latency.p99),
-                         Format.micros(sample.cpuPerCall)])
-        }
-        rows.append(["\(largeSiteCount) sites + \(openConnectionCount) open connections"] + memory(connected)
-                     + ["", "", "", ""])
         report.table(["state", "RSS (VmRSS)", "of which private (RssAnon)", "of which mapped files (RssFile)",
-                      "startup to first health answer",
-                      "get_authorization_url p50", "p99", "relyd CPU per call"], rows)
-        let flatness = samples[1].latency.p50 / samples[0].latency.p50
-        let cpuFlatness = samples[1].cpuPerCall / samples[0].cpuPerCall
-        report.paragraph("Goals: idle RSS under 30 MB: \(Format.megabytes(idle.resident)), "
-                         + Format.verdict(idle.resident < 30 * 1_048_576)
-                         + "; p50 latency at \(largeSiteCount) sites within 1.2x of \(smallSiteCount): "
-                         + Format.ratio(flatness) + ", " + Format.verdict(flatness <= 1.2)
-                         + " (relyd's CPU per call: " + Format.ratio(cpuFlatness) + ").")
+                      "startup to first health answer"], [
+            ["idle, empty store"] + memory(idle) + [""],
+            ["\(smallSiteCount) sites"] + memory(smallMemory) + [Format.millis(relyd.startupSeconds)],
+            ["\(largeSiteCount) sites"] + memory(largeMemory) + [Format.millis(large.startupSeconds)],
+            ["\(largeSiteCount) sites + \(openConnectionCount) open connections"] + memory(connected) + [""],
+        ])
+        func figures(_ daemon: DaemonLatency) -> [String] {
+            ["\(Format.micros(daemon.p50)) / \(Format.micros(daemon.p99))", Format.micros(daemon.cpuPerCall),
+             Format.percent(daemon.onClientCore)]
+        }
+        report.table(["get_authorization_url: placement", "\(smallSiteCount) sites: p50 / p99", "CPU per call",
+                      "on the client's core", "\(largeSiteCount) sites: p50 / p99", "CPU per call",
+                      "on the client's core", "p50 ratio", "CPU ratio"],
+                     measured.map { placed in
+                         [placed.placement.label] + figures(placed.small) + figures(placed.large)
+                             + ["**" + Format.ratio(placed.flatness) + "**", Format.ratio(placed.cpuFlatness)]
+                     })
+        let alike = measured.filter { $0.placement != .scheduler || measured.count == 1 }
+        let flat = alike.allSatisfy { $0.flatness <= 1.2 }
+        var goals = "Goals: idle RSS under 30 MB: \(Format.megabytes(idle.resident)), "
+            + Format.verdict(idle.resident < 30 * 1_048_576)
+            + "; p50 latency at \(largeSiteCount) sites within 1.2x of \(smallSiteCount), both daemons placed "
+            + "alike: " + alike.map { "\(Format.ratio($0.flatness)) (\($0.placement.label))" }.joined(separator: ", ")
+            + ", " + Format.verdict(flat) + "."
+        if let free = measured.first(where: { $0.placement == .scheduler }), measured.count > 1 {
+            goals += " Left to the scheduler: \(Format.ratio(free.flatness)), with the \(smallSiteCount)-site "
+                + "daemon on the client's core in \(Format.percent(free.small.onClientCore)) of samples and the "
+                + "\(largeSiteCount)-site one in \(Format.percent(free.large.onClientCore))."
+        }
+        report.paragraph(goals)
     }
 
-    /// Where the latency loop runs: the calling thread (the load generator) on one core and every thread of both
-    /// daemons on another, the same one for both, so that both see the same kind of wake-up. Left to the scheduler,
-    /// the daemons' loop threads moved between the client's core (a local wake-up) and the other one (an interrupt
-    /// to a core that may have gone idle) in a different mix in each run: the same build measured 1.12x to 1.63x
-    /// between runs (relyd's CPU per call 1.15x to 1.37x). Pinned, three runs gave 1.10x-1.11x; with all three on
-    /// one core, 1.16x in each of three. With one core there is nothing to place.
-    private struct CorePlacement: CustomStringConvertible {
-        private let allowed: [Int]
-        private let cores: (client: Int, servers: Int)?
-
-        init(servers: [RelydProcess]) throws {
-            allowed = CoreAffinity.allowedCores()
-            guard allowed.count >= 2 else {
-                cores = nil
-                return
-            }
-            let chosen = (client: allowed[0], servers: allowed[1])
-            for server in servers {
-                guard let pid = server.pid else { throw BenchError("a daemon to pin is not running") }
-                try CoreAffinity.pin(process: pid, to: [chosen.servers])
-            }
-            try CoreAffinity.pinCallingThread(to: [chosen.client])
-            cores = chosen
+    /// Pins the calling thread (the client) and every thread of `daemons` as `placement` says; `.scheduler`
+    /// gives all of them every allowed core back.
+    private static func place(_ placement: Placement, daemons: [RelydProcess], cores: [Int]) throws {
+        let (client, servers): ([Int], [Int]) = switch placement {
+        case .daemonsApartFromClient: ([cores[0]], [cores[1]])
+        case .allOnOneCore: ([cores[0]], [cores[0]])
+        case .scheduler: (cores, cores)
         }
-
-        /// Gives the calling thread back every core it had.
-        func release() {
-            try? CoreAffinity.pinCallingThread(to: allowed)
+        for daemon in daemons {
+            guard let pid = daemon.pid else { throw BenchError("a daemon to place is not running") }
+            try CoreAffinity.pin(process: pid, to: servers)
         }
-
-        var description: String {
-            guard let cores else { return "Only one core is allowed: the client and both daemons share it." }
-            return """
-                The client thread runs on core \(cores.client) and every thread of both daemons on core \
-                \(cores.servers) (sched_setaffinity), so that both daemons see the same kind of wake-up: left to the \
-                scheduler, their loop threads moved between the client's core (a local wake-up) and the other one \
-                (an interrupt to a core that may be idle) in a different mix in each run, and this ratio moved \
-                between 1.12x and 1.63x for the same build.
-                """
-        }
+        try CoreAffinity.pinCallingThread(to: client)
     }
 
     /// Copies the `template` site until the database of a stopped daemon holds `total` sites.
@@ -175,15 +204,25 @@ enum ScaleBench {
         index == 0 ? template : String(format: "bench-%07d", index)
     }
 
-    /// Latencies of `get_authorization_url` on each daemon (with its site count), one call on each in turn, and
-    /// the daemon's CPU time per call.
+    /// Calls `get_authorization_url` on each daemon in turn for `seconds`, unmeasured: the first call fetches the
+    /// OP's discovery document, and the 1,000-site daemon's site cache fills.
+    private static func warmUp(_ daemons: [(RelydProcess, Int)], template: String, seconds: Double) throws {
+        _ = try authorizationURLLatencies(daemons, template: template, seconds: seconds)
+    }
+
+    /// `get_authorization_url` on each daemon (with its site count), one call on each in turn, each for a random
+    /// site: latencies, the daemon's CPU time per call, and where its loop thread ran.
     private static func authorizationURLLatencies(_ daemons: [(RelydProcess, Int)], template: String,
-                                                  seconds: Double) throws -> [(latencies: [Double], cpu: Double)] {
+                                                  seconds: Double) throws -> [DaemonLatency] {
         let connections = try daemons.map { relyd, _ in try relyd.connect() }
-        // The first call fetches the OP's discovery document; it is not what this measures.
-        for connection in connections { try connection.call("get_authorization_url", ["oxd_id": template]) }
+        let loopThreads = daemons.map { relyd, _ in
+            relyd.pid.flatMap { CoreAffinity.thread(named: "relyd-socket", process: $0) }
+        }
         var generator = SystemRandomNumberGenerator()
         var latencies = [[Double]](repeating: [], count: daemons.count)
+        var onClientCore = [Int](repeating: 0, count: daemons.count)
+        var coreSamples = 0
+        var rounds = 0
         let cpuBefore = daemons.map { relyd, _ in relyd.cpuSeconds }
         let deadline = monotonicSeconds() + seconds
         while monotonicSeconds() < deadline {
@@ -201,9 +240,21 @@ enum ScaleBench {
                     throw BenchError("get_authorization_url failed: \(String(decoding: answer, as: UTF8.self))")
                 }
             }
+            rounds += 1
+            if rounds % 64 == 0 {
+                let clientCore = CoreAffinity.currentCore()
+                coreSamples += 1
+                for index in daemons.indices {
+                    guard let pid = daemons[index].0.pid, let thread = loopThreads[index] else { continue }
+                    if CoreAffinity.lastCore(process: pid, thread: thread) == clientCore { onClientCore[index] += 1 }
+                }
+            }
         }
         return daemons.indices.map { index in
-            (latencies[index], (daemons[index].0.cpuSeconds - cpuBefore[index]) / Double(max(1, latencies[index].count)))
+            let (p50, p99) = medianAndTail(latencies[index])
+            let cpu = (daemons[index].0.cpuSeconds - cpuBefore[index]) / Double(max(1, latencies[index].count))
+            return DaemonLatency(p50: p50, p99: p99, cpuPerCall: cpu,
+                                 onClientCore: Double(onClientCore[index]) / Double(max(1, coreSamples)))
         }
     }
 }
