@@ -37,11 +37,9 @@ enum CoreAffinity {
 
     /// The core the thread `thread` of process `pid` last ran on (proc(5), field 39), nil when it is gone.
     static func lastCore(process pid: pid_t, thread: pid_t) -> Int? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Field 39 is the 37th after the command name, which is in parentheses and may hold spaces.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 36 ? Int(fields[36]) : nil
+        // Field 39 is the 37th after the command name.
+        guard let fields = procStatFields("/proc/\(pid)/task/\(thread)/stat"), fields.count > 36 else { return nil }
+        return Int(fields[36])
     }
 
     /// The id of the thread of `pid` named `name` (its `comm`), nil when there is none.

@@ -62,18 +62,24 @@ final class Child {
     /// CPU time (user + system, all threads) the process has used so far, from /proc/PID/stat; clock ticks are
     /// 10 ms, so it is meant for differences over seconds of work.
     var cpuSeconds: Double {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        guard let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
         // Fields 14 and 15 of proc(5) (utime, stime) are the 12th and 13th after the name.
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        guard let fields = procStatFields("/proc/\(pid)/stat"), fields.count > 12, let user = Double(fields[11]),
+              let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     deinit { stop() }
+}
+
+/// The fields of a /proc `stat` file (proc(5)) after the command name, which is in parentheses and may hold
+/// spaces: field 3 of proc(5) is the first. Nil when the file cannot be read (the process or thread is gone).
+func procStatFields(_ path: String) -> [Substring]? {
+    guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+        return nil
+    }
+    return stat[stat.index(after: close)...].split(separator: " ")
 }
 
 /// Runs a command to completion; returns its standard output, or throws with its standard error.
