@@ -26,8 +26,7 @@ enum CoreAffinity {
 
     /// Pins every thread `pid` has now; threads it starts later inherit the cores of the thread that starts them.
     static func pin(process pid: pid_t, to cores: [Int]) throws {
-        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-            .compactMap { pid_t($0) }
+        let threads = threads(of: pid)
         guard !threads.isEmpty else { throw BenchError("no threads listed for process \(pid)") }
         for thread in threads { try pin(thread: thread, to: cores) }
     }
@@ -44,11 +43,16 @@ enum CoreAffinity {
 
     /// The id of the thread of `pid` named `name` (its `comm`), nil when there is none.
     static func thread(named name: String, process pid: pid_t) -> pid_t? {
-        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        return threads.compactMap { pid_t($0) }.sorted().first { thread in
+        threads(of: pid).sorted().first { thread in
             let comm = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8)
             return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
         }
+    }
+
+    /// The ids of the threads `pid` has now; none when it is gone.
+    private static func threads(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return entries.compactMap { pid_t($0) }
     }
 
     private static func pin(thread: pid_t, to cores: [Int]) throws {
